@@ -1,1 +1,77 @@
-fn main() {}
+//! `cargo xtask`: mint's developer tasks.
+//!
+//! - `setup`: install the toolchain and build the kernel (cached, idempotent)
+//! - `build`: build mint.ko, mint-kexec and the initramfs images into `out/`
+//! - `test`:  host unit tests, then the QEMU scenarios
+//! - `demo`:  boot the host in QEMU and show what mint does
+
+mod build;
+mod cmd;
+mod cpio;
+mod demo;
+mod paths;
+mod qemu;
+mod scenarios;
+mod setup;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "mint developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install packages and bindgen, extract and build the kernel (cached).
+    Setup,
+    /// Setup, then build out/bzImage, out/mint.ko, out/mint-kexec and the initramfs images.
+    Build,
+    /// Build, then run the host unit tests and the QEMU scenarios.
+    Test {
+        /// Only run scenarios whose name contains this string.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Skip `cargo test` of the host crates.
+        #[arg(long)]
+        no_unit: bool,
+    },
+    /// Build, then boot the host in QEMU and show mint at work.
+    Demo,
+    /// Print the kernel build directory (KDIR) that setup prepared.
+    Kdir,
+}
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("xtask: error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    match Cli::parse().task {
+        Task::Setup => setup::setup().map(|_| ()),
+        Task::Build => {
+            let tc = setup::setup()?;
+            build::build(&tc).map(|_| ())
+        }
+        Task::Test { scenario, no_unit } => {
+            let tc = setup::setup()?;
+            let artifacts = build::build(&tc)?;
+            scenarios::run_all(&artifacts, scenario.as_deref(), !no_unit)
+        }
+        Task::Demo => {
+            let tc = setup::setup()?;
+            let artifacts = build::build(&tc)?;
+            demo::demo(&artifacts)
+        }
+        Task::Kdir => {
+            println!("{}", setup::current_kdir()?.display());
+            Ok(())
+        }
+    }
+}

@@ -8,3 +8,9 @@
 
 #[cfg(test)]
 extern crate std;
+
+pub mod cpulist;
+pub mod load_image;
+pub mod memrange;
+pub mod name;
+pub mod state;

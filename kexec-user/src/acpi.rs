@@ -1,0 +1,671 @@
+//! A per-partition ACPI table set.
+//!
+//! The partition's kernel (the host's own bzImage, built with `CONFIG_ACPI`)
+//! finds its tables through `boot_params.acpi_rsdp_addr`. They must describe
+//! only the partition's CPUs and steer the kernel away from every piece of
+//! shared hardware, so the set is minimal:
+//!
+//! ```text
+//! offset  table
+//! 0x000   RSDP  (revision 2, 36 bytes, 16-byte aligned)
+//! 0x030   XSDT  -> FADT, MADT
+//! 0x070   RSDT  -> FADT, MADT      (only pointed to if the block lies below 4 GiB)
+//! 0x0a0   FADT  (revision 6, hardware-reduced, PM timer only)
+//! 0x1c0   DSDT  (empty definition block)
+//! 0x1f0   MADT  (decoy LAPIC, then one LAPIC per partition CPU)
+//! ```
+//!
+//! The block is built for a given physical base; every pointer in it is
+//! `base + offset`. The caller places [`AcpiTables::bytes`] at that base in the
+//! partition's memory and marks [`ACPI_BLOCK_SIZE`] bytes there as ACPI data
+//! in the partition's e820 map.
+//!
+//! Not covered by ACPI, for the record: the guest still reads the CMOS clock
+//! once at boot (`x86_platform.get_wallclock` ignores the FADT RTC flag) and,
+//! while `x86_platform.legacy.warm_reset` is set, writes CMOS register 0xf and
+//! the warm-reset vector at physical 0x467 when it boots its other CPUs.
+
+use std::fmt;
+
+/// Size of the region reserved for the block in the partition's memory.
+/// [`AcpiTables::bytes`] is never longer than this.
+pub const ACPI_BLOCK_SIZE: u64 = 0x10000;
+
+/// Largest number of partition CPUs: xAPIC ids are 8 bits, 0xff is the
+/// broadcast/invalid id and one id goes to the decoy.
+pub const MAX_CPUS: usize = 254;
+
+/// Largest APIC id a Processor Local APIC (xAPIC, type 0) entry can carry
+/// usefully: the field is 8 bits and Linux ignores id 0xff.
+pub const MAX_APIC_ID: u32 = 0xfe;
+
+/// OEM id written in the RSDP and every table header.
+pub const OEM_ID: [u8; 6] = *b"MINT  ";
+/// OEM table id of every table.
+pub const OEM_TABLE_ID: [u8; 8] = *b"MINTPART";
+/// OEM revision of every table.
+pub const OEM_REVISION: u32 = 1;
+/// Creator id of every table.
+pub const CREATOR_ID: [u8; 4] = *b"MINT";
+/// Creator revision of every table.
+pub const CREATOR_REVISION: u32 = 1;
+
+/// Physical address of the local APIC, as on every x86 PC.
+pub const LOCAL_APIC_ADDRESS: u32 = 0xfee0_0000;
+
+/// Length of the common table header.
+const HEADER_LEN: usize = 36;
+/// RSDP length (ACPI 2.0+).
+const RSDP_LEN: usize = 36;
+/// FADT length for revision 6 (ACPI 6.x, with the hypervisor vendor id).
+const FADT_LEN: usize = 276;
+/// Length of a Processor Local APIC structure.
+const LAPIC_ENTRY_LEN: usize = 8;
+
+/// Table offsets inside the block (all 16-byte aligned).
+const RSDP_OFF: usize = 0x000;
+const XSDT_OFF: usize = 0x030;
+const XSDT_LEN: usize = HEADER_LEN + 2 * 8;
+const RSDT_OFF: usize = 0x070;
+const RSDT_LEN: usize = HEADER_LEN + 2 * 4;
+const FADT_OFF: usize = 0x0a0;
+const DSDT_OFF: usize = 0x1c0;
+const DSDT_LEN: usize = HEADER_LEN;
+const MADT_OFF: usize = 0x1f0;
+
+// FADT field offsets (ACPI 6.5, table 5.9).
+const FADT_FIRMWARE_CTRL: usize = 36;
+const FADT_DSDT: usize = 40;
+const FADT_PREFERRED_PM_PROFILE: usize = 45;
+const FADT_SCI_INT: usize = 46;
+const FADT_SMI_CMD: usize = 48;
+const FADT_PM_TMR_BLK: usize = 76;
+const FADT_PM_TMR_LEN: usize = 91;
+const FADT_IAPC_BOOT_ARCH: usize = 109;
+const FADT_FLAGS: usize = 112;
+const FADT_RESET_REG: usize = 116;
+const FADT_MINOR_VERSION: usize = 131;
+const FADT_X_FIRMWARE_CTRL: usize = 132;
+const FADT_X_DSDT: usize = 140;
+const FADT_X_PM_TMR_BLK: usize = 208;
+const FADT_HYPERVISOR_VENDOR_ID: usize = 268;
+
+/// FADT flags: WBINVD works.
+pub const FADT_WBINVD: u32 = 1 << 0;
+/// FADT flags: the power button, if any, is a control-method device (there is none).
+pub const FADT_PWR_BUTTON: u32 = 1 << 4;
+/// FADT flags: the sleep button, if any, is a control-method device (there is none).
+pub const FADT_SLP_BUTTON: u32 = 1 << 5;
+/// FADT flags: hardware-reduced ACPI (no PM1/GPE/SCI fixed hardware, no legacy PIC).
+pub const FADT_HW_REDUCED_ACPI: u32 = 1 << 20;
+/// IA-PC boot architecture flags: it is not safe to probe for VGA.
+pub const IAPC_NO_VGA: u16 = 1 << 2;
+/// IA-PC boot architecture flags: no CMOS RTC.
+pub const IAPC_CMOS_RTC_NOT_PRESENT: u16 = 1 << 5;
+/// SCI interrupt announced in the FADT (unused in hardware-reduced mode).
+pub const SCI_INT: u16 = 11;
+
+/// MADT Processor Local APIC flag: the processor is enabled.
+pub const MADT_LAPIC_ENABLED: u32 = 1 << 0;
+/// ACPI processor UID of the decoy entry (partition CPUs use 0, 1, ...).
+pub const DECOY_UID: u8 = 0xff;
+
+/// The table block for one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcpiTables {
+    /// The block's contents, to be copied to the base it was built for;
+    /// at most [`ACPI_BLOCK_SIZE`] bytes.
+    pub bytes: Vec<u8>,
+    /// Physical address of the RSDP, for `boot_params.acpi_rsdp_addr`.
+    pub rsdp_addr: u64,
+}
+
+/// Why a table set could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AcpiError {
+    /// No partition CPU was given.
+    NoCpus,
+    /// More than [`MAX_CPUS`] CPUs were given.
+    TooManyCpus(usize),
+    /// A partition APIC id does not fit an xAPIC MADT entry.
+    ApicIdTooLarge(u32),
+    /// An APIC id is listed twice.
+    DuplicateApicId(u32),
+    /// The decoy APIC id does not fit an xAPIC MADT entry (or is 0xff, which Linux skips).
+    DecoyIdTooLarge(u32),
+    /// The decoy APIC id is one of the partition's CPUs.
+    DecoyIsPartitionCpu(u32),
+    /// The base is not 16-byte aligned (the RSDP must be).
+    UnalignedBase(u64),
+    /// The block would wrap the 64-bit address space.
+    BaseTooHigh(u64),
+}
+
+impl fmt::Display for AcpiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AcpiError::NoCpus => write!(f, "ACPI tables need at least one partition CPU"),
+            AcpiError::TooManyCpus(n) => write!(f, "{n} CPUs given; at most {MAX_CPUS} fit xAPIC MADT entries"),
+            AcpiError::ApicIdTooLarge(id) => write!(
+                f,
+                "APIC id {id:#x} is too large: MADT xAPIC entries hold 8-bit ids up to {MAX_APIC_ID:#x} (x2APIC ids are not supported)"
+            ),
+            AcpiError::DuplicateApicId(id) => write!(f, "APIC id {id:#x} is listed twice"),
+            AcpiError::DecoyIdTooLarge(id) => {
+                write!(f, "decoy APIC id {id:#x} is too large: it must be at most {MAX_APIC_ID:#x}")
+            }
+            AcpiError::DecoyIsPartitionCpu(id) => {
+                write!(f, "decoy APIC id {id:#x} is one of the partition's CPUs; pick an id no CPU has")
+            }
+            AcpiError::UnalignedBase(base) => write!(f, "ACPI block base {base:#x} is not 16-byte aligned"),
+            AcpiError::BaseTooHigh(base) => {
+                write!(f, "ACPI block at {base:#x} would wrap the 64-bit address space")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AcpiError {}
+
+/// Builds the table block for a partition.
+///
+/// * `base_phys`: physical address the block will be copied to (16-byte aligned).
+/// * `apic_ids`: the partition CPUs' APIC ids, boot CPU first; they get ACPI
+///   processor UIDs 0, 1, ... in this order.
+/// * `pm_timer_port`: I/O port of the platform's ACPI PM timer (read-only, so
+///   sharing it with the host is harmless), e.g. 0x608 on QEMU q35.
+/// * `decoy_apic_id`: an APIC id that belongs to no partition CPU (ideally to
+///   no CPU at all, or to the host's BSP); see [`build`]'s MADT notes.
+pub fn build(
+    base_phys: u64,
+    apic_ids: &[u32],
+    pm_timer_port: u16,
+    decoy_apic_id: u32,
+) -> Result<AcpiTables, AcpiError> {
+    if apic_ids.is_empty() {
+        return Err(AcpiError::NoCpus);
+    }
+    if apic_ids.len() > MAX_CPUS {
+        return Err(AcpiError::TooManyCpus(apic_ids.len()));
+    }
+    for (i, &id) in apic_ids.iter().enumerate() {
+        if id > MAX_APIC_ID {
+            return Err(AcpiError::ApicIdTooLarge(id));
+        }
+        if apic_ids[..i].contains(&id) {
+            return Err(AcpiError::DuplicateApicId(id));
+        }
+    }
+    if decoy_apic_id > MAX_APIC_ID {
+        return Err(AcpiError::DecoyIdTooLarge(decoy_apic_id));
+    }
+    if apic_ids.contains(&decoy_apic_id) {
+        return Err(AcpiError::DecoyIsPartitionCpu(decoy_apic_id));
+    }
+    if base_phys & 15 != 0 {
+        return Err(AcpiError::UnalignedBase(base_phys));
+    }
+    if base_phys.checked_add(ACPI_BLOCK_SIZE).is_none() {
+        return Err(AcpiError::BaseTooHigh(base_phys));
+    }
+
+    let madt_len = HEADER_LEN + 8 + LAPIC_ENTRY_LEN * (apic_ids.len() + 1);
+    let total = MADT_OFF + madt_len;
+    debug_assert!(total as u64 <= ACPI_BLOCK_SIZE);
+    let addr = |off: usize| base_phys + off as u64;
+    // 32-bit pointers (RSDT, FADT.DSDT) only if the whole block is below 4 GiB;
+    // otherwise they are left zero and the 64-bit ones (XSDT, X_DSDT) are used,
+    // which Linux prefers anyway for an RSDP of revision 2.
+    let low = addr(total) <= 1 << 32;
+    let addr32 = |off: usize| if low { addr(off) as u32 } else { 0 };
+
+    let mut block = vec![0u8; total];
+
+    // FADT.
+    {
+        let t = &mut block[FADT_OFF..FADT_OFF + FADT_LEN];
+        // Revision 6 with minor version 0 (ACPI 6.0): Linux then does not
+        // honour the "online capable" MADT bit; we do not need it.
+        write_header(t, b"FACP", 6);
+        // No FACS: there is no firmware waking vector or global lock to share.
+        put_u32(t, FADT_FIRMWARE_CTRL, 0);
+        put_u64(t, FADT_X_FIRMWARE_CTRL, 0);
+        // The DSDT is an empty definition block: no devices, no AML to run,
+        // so no _PRT, no PCI root bridge, no EC, no buttons, no thermal zones.
+        put_u32(t, FADT_DSDT, addr32(DSDT_OFF));
+        put_u64(t, FADT_X_DSDT, addr(DSDT_OFF));
+        // Preferred PM profile: unspecified.
+        t[FADT_PREFERRED_PM_PROFILE] = 0;
+        // SCI_INT: the conventional 11. In hardware-reduced mode there is no
+        // SCI handler to install and, with no I/O APIC, nothing to route it to.
+        put_u16(t, FADT_SCI_INT, SCI_INT);
+        // SMI_CMD 0: ACPI mode cannot be switched, so the guest never writes
+        // the SMI command port (which would trap into the host's firmware).
+        put_u32(t, FADT_SMI_CMD, 0);
+        // PM1a/b event and control, PM2 control and GPE0/1 blocks stay zero:
+        // the guest must never ack events, sleep or power off the machine.
+        // The PM timer is the one fixed register we share: it is a read-only
+        // free-running counter, and Linux uses it to calibrate the TSC and as
+        // a clocksource. Set in both the legacy and the extended field (equal,
+        // so ACPICA does not complain about a 32/64-bit mismatch).
+        put_u32(t, FADT_PM_TMR_BLK, u32::from(pm_timer_port));
+        t[FADT_PM_TMR_LEN] = 4;
+        write_gas_io32(
+            &mut t[FADT_X_PM_TMR_BLK..FADT_X_PM_TMR_BLK + 12],
+            u64::from(pm_timer_port),
+        );
+        // IA-PC boot architecture: no legacy (LPC/ISA) devices, no 8042 (bit 1
+        // clear: the guest never probes the shared keyboard controller, whose
+        // reset line would reboot the machine), not safe to probe VGA, no
+        // CMOS RTC (no rtc_cmos device is registered).
+        put_u16(
+            t,
+            FADT_IAPC_BOOT_ARCH,
+            IAPC_NO_VGA | IAPC_CMOS_RTC_NOT_PRESENT,
+        );
+        // Hardware-reduced ACPI: no fixed hardware, Linux replaces the legacy
+        // PIC with a null one and skips the PIT/HPET timer setup, so it does
+        // not program the shared 8259s or 8254. No power/sleep button.
+        put_u32(
+            t,
+            FADT_FLAGS,
+            FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_HW_REDUCED_ACPI,
+        );
+        // No reset register (flag RESET_REG_SUP is clear and the GAS is zero):
+        // a guest reboot must not reset the machine through ACPI.
+        t[FADT_RESET_REG..FADT_RESET_REG + 12].fill(0);
+        t[FADT_MINOR_VERSION] = 0;
+        put_u64(t, FADT_HYPERVISOR_VENDOR_ID, 0);
+        checksum_table(t);
+    }
+
+    // DSDT: just a header (revision 2: 64-bit AML integers).
+    {
+        let t = &mut block[DSDT_OFF..DSDT_OFF + DSDT_LEN];
+        write_header(t, b"DSDT", 2);
+        checksum_table(t);
+    }
+
+    // MADT.
+    {
+        let t = &mut block[MADT_OFF..MADT_OFF + madt_len];
+        write_header(t, b"APIC", 5);
+        put_u32(t, HEADER_LEN, LOCAL_APIC_ADDRESS);
+        // Flags 0: no PCAT_COMPAT, there is no 8259 pair for the guest to
+        // mask or drive. There is no I/O APIC entry and no interrupt source
+        // override: the shared I/O APICs belong to the host, and the guest's
+        // devices (if any) must use MSIs.
+        put_u32(t, HEADER_LEN + 4, 0);
+        //
+        // The decoy comes first. Linux (arch/x86/kernel/cpu/topology.c,
+        // check_for_real_bsp) takes the first APIC id registered from the MADT
+        // as the machine's real BSP. If that is its own boot CPU but the BSP
+        // bit of its APICBASE MSR is clear (true for us: the partition boots
+        // on a host AP), it assumes a crash kernel and limits itself to one
+        // CPU. If the first id is another one and the boot CPU is not the BSP,
+        // it concludes "crash kernel, disabling real BSP", remembers that id
+        // as the real BSP and rejects it: topology_register_apic returns
+        // before the id enters phys_cpu_present_map, the topology maps or the
+        // cpuid->apicid table, so it never gets a CPU number and is never sent
+        // INIT/SIPI. The later entries then register normally.
+        //
+        // For that the decoy must reach topology_register_apic, and
+        // acpi_parse_lapic (arch/x86/kernel/acpi/boot.c) drops entries before
+        // that when the id is 0xff or when acpi_is_processor_usable() is
+        // false. A disabled entry (flags 0) is usable only on FADT >= 6.3 with
+        // the online-capable bit, or under a hypervisor: on bare metal it
+        // would be skipped and the guest would fall back to one CPU. So the
+        // decoy is marked ENABLED; being rejected as the "real BSP" it is
+        // never counted as present, possible or hotpluggable.
+        let mut off = HEADER_LEN + 8;
+        write_lapic(
+            &mut t[off..off + LAPIC_ENTRY_LEN],
+            DECOY_UID,
+            decoy_apic_id as u8,
+            MADT_LAPIC_ENABLED,
+        );
+        off += LAPIC_ENTRY_LEN;
+        for (uid, &id) in apic_ids.iter().enumerate() {
+            write_lapic(
+                &mut t[off..off + LAPIC_ENTRY_LEN],
+                uid as u8,
+                id as u8,
+                MADT_LAPIC_ENABLED,
+            );
+            off += LAPIC_ENTRY_LEN;
+        }
+        checksum_table(t);
+    }
+
+    // XSDT and RSDT, listing FADT then MADT.
+    {
+        let t = &mut block[XSDT_OFF..XSDT_OFF + XSDT_LEN];
+        write_header(t, b"XSDT", 1);
+        put_u64(t, HEADER_LEN, addr(FADT_OFF));
+        put_u64(t, HEADER_LEN + 8, addr(MADT_OFF));
+        checksum_table(t);
+    }
+    if low {
+        let t = &mut block[RSDT_OFF..RSDT_OFF + RSDT_LEN];
+        write_header(t, b"RSDT", 1);
+        put_u32(t, HEADER_LEN, addr32(FADT_OFF));
+        put_u32(t, HEADER_LEN + 4, addr32(MADT_OFF));
+        checksum_table(t);
+    }
+
+    // RSDP revision 2.
+    {
+        let t = &mut block[RSDP_OFF..RSDP_OFF + RSDP_LEN];
+        t[0..8].copy_from_slice(b"RSD PTR ");
+        t[9..15].copy_from_slice(&OEM_ID);
+        t[15] = 2;
+        put_u32(t, 16, addr32(RSDT_OFF));
+        put_u32(t, 20, RSDP_LEN as u32);
+        put_u64(t, 24, addr(XSDT_OFF));
+        // Checksum of the ACPI 1.0 part (bytes 0..20), then the extended one.
+        t[8] = 0u8.wrapping_sub(sum(&t[..20]));
+        t[32] = 0u8.wrapping_sub(sum(t));
+    }
+
+    Ok(AcpiTables {
+        bytes: block,
+        rsdp_addr: addr(RSDP_OFF),
+    })
+}
+
+fn put_u16(t: &mut [u8], off: usize, v: u16) {
+    t[off..off + 2].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u32(t: &mut [u8], off: usize, v: u32) {
+    t[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(t: &mut [u8], off: usize, v: u64) {
+    t[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn sum(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b))
+}
+
+/// Writes the common header of a table occupying all of `t` (checksum 0).
+fn write_header(t: &mut [u8], signature: &[u8; 4], revision: u8) {
+    t[0..4].copy_from_slice(signature);
+    put_u32(t, 4, t.len() as u32);
+    t[8] = revision;
+    t[9] = 0;
+    t[10..16].copy_from_slice(&OEM_ID);
+    t[16..24].copy_from_slice(&OEM_TABLE_ID);
+    put_u32(t, 24, OEM_REVISION);
+    t[28..32].copy_from_slice(&CREATOR_ID);
+    put_u32(t, 32, CREATOR_REVISION);
+}
+
+/// Sets the checksum byte so that the whole table sums to zero.
+fn checksum_table(t: &mut [u8]) {
+    t[9] = 0;
+    t[9] = 0u8.wrapping_sub(sum(t));
+}
+
+/// A Generic Address Structure for a 32-bit register in system I/O space.
+fn write_gas_io32(g: &mut [u8], port: u64) {
+    g[0] = 1; // address space id: system I/O
+    g[1] = 32; // register bit width
+    g[2] = 0; // register bit offset
+    g[3] = 3; // access size: dword
+    put_u64(g, 4, port);
+}
+
+/// A Processor Local APIC structure (MADT type 0).
+fn write_lapic(e: &mut [u8], uid: u8, apic_id: u8, flags: u32) {
+    e[0] = 0; // type: Processor Local APIC
+    e[1] = LAPIC_ENTRY_LEN as u8;
+    e[2] = uid;
+    e[3] = apic_id;
+    put_u32(e, 4, flags);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: u64 = 0x4000_2000;
+
+    fn u16_at(b: &[u8], off: usize) -> u16 {
+        u16::from_le_bytes(b[off..off + 2].try_into().unwrap())
+    }
+    fn u32_at(b: &[u8], off: usize) -> u32 {
+        u32::from_le_bytes(b[off..off + 4].try_into().unwrap())
+    }
+    fn u64_at(b: &[u8], off: usize) -> u64 {
+        u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+    }
+
+    /// The table at physical address `addr`, checked: inside the block,
+    /// signature, length within the block, checksum, OEM fields.
+    fn table<'a>(t: &'a AcpiTables, base: u64, addr: u64, sig: &[u8; 4]) -> &'a [u8] {
+        assert!(addr >= base, "{addr:#x} below base");
+        let off = (addr - base) as usize;
+        assert!(
+            off + HEADER_LEN <= t.bytes.len(),
+            "{addr:#x} outside the block"
+        );
+        let len = u32_at(&t.bytes, off + 4) as usize;
+        assert!(len >= HEADER_LEN && off + len <= t.bytes.len());
+        let tab = &t.bytes[off..off + len];
+        assert_eq!(&tab[0..4], sig);
+        assert_eq!(sum(tab), 0, "{} checksum", String::from_utf8_lossy(sig));
+        assert_eq!(&tab[10..16], b"MINT  ");
+        assert_eq!(&tab[16..24], &OEM_TABLE_ID);
+        assert_eq!(u32_at(tab, 24), OEM_REVISION);
+        assert_eq!(&tab[28..32], &CREATOR_ID);
+        assert_eq!(u32_at(tab, 32), CREATOR_REVISION);
+        assert_eq!(off % 8, 0, "tables are 8-byte aligned");
+        tab
+    }
+
+    fn rsdp(t: &AcpiTables, base: u64) -> &[u8] {
+        assert_eq!(t.rsdp_addr % 16, 0);
+        let off = (t.rsdp_addr - base) as usize;
+        &t.bytes[off..off + RSDP_LEN]
+    }
+
+    /// (FADT, MADT) reached through the XSDT.
+    fn via_xsdt(t: &AcpiTables, base: u64) -> (&[u8], &[u8]) {
+        let r = rsdp(t, base);
+        let xsdt = table(t, base, u64_at(r, 24), b"XSDT");
+        assert_eq!(xsdt.len(), HEADER_LEN + 16);
+        assert_eq!(xsdt[8], 1);
+        (
+            table(t, base, u64_at(xsdt, 36), b"FACP"),
+            table(t, base, u64_at(xsdt, 44), b"APIC"),
+        )
+    }
+
+    #[test]
+    fn rsdp_fields_and_checksums() {
+        let t = build(BASE, &[2, 3], 0x608, 0xf).unwrap();
+        assert!(t.bytes.len() as u64 <= ACPI_BLOCK_SIZE);
+        assert_eq!(t.rsdp_addr, BASE);
+        let r = rsdp(&t, BASE);
+        assert_eq!(&r[0..8], b"RSD PTR ");
+        assert_eq!(&r[9..15], b"MINT  ");
+        assert_eq!(r[15], 2);
+        assert_eq!(u32_at(r, 20), 36);
+        assert_eq!(sum(&r[..20]), 0);
+        assert_eq!(sum(r), 0);
+        assert_eq!(&r[33..36], &[0, 0, 0]);
+        // RSDT: same tables as the XSDT, through 32-bit pointers.
+        let rsdt = table(&t, BASE, u64::from(u32_at(r, 16)), b"RSDT");
+        assert_eq!(rsdt.len(), HEADER_LEN + 8);
+        let (fadt, madt) = via_xsdt(&t, BASE);
+        let fadt_addr = u64::from(u32_at(rsdt, 36));
+        let madt_addr = u64::from(u32_at(rsdt, 40));
+        assert_eq!(table(&t, BASE, fadt_addr, b"FACP"), fadt);
+        assert_eq!(table(&t, BASE, madt_addr, b"APIC"), madt);
+    }
+
+    #[test]
+    fn fadt_fields() {
+        let t = build(BASE, &[1], 0x608, 0xf).unwrap();
+        let (f, _) = via_xsdt(&t, BASE);
+        assert_eq!(f.len(), 276);
+        assert_eq!(f[8], 6, "revision");
+        assert_eq!(f[131], 0, "minor version");
+        assert_eq!(u32_at(f, 36), 0, "FIRMWARE_CTRL");
+        assert_eq!(u64_at(f, 132), 0, "X_FIRMWARE_CTRL");
+        assert_eq!(u16_at(f, 46), 11, "SCI_INT");
+        assert_eq!(u32_at(f, 48), 0, "SMI_CMD");
+        for off in (56..76).step_by(4).chain([80, 84]) {
+            assert_eq!(u32_at(f, off), 0, "PM1/PM2/GPE block at {off}");
+        }
+        assert_eq!(u32_at(f, 76), 0x608, "PM_TMR_BLK");
+        assert_eq!(
+            &f[88..94],
+            &[0, 0, 0, 4, 0, 0],
+            "PM1_EVT/PM1_CNT/PM2_CNT/PM_TMR/GPE0/GPE1 lengths"
+        );
+        assert_eq!(
+            u16_at(f, 109),
+            (1 << 2) | (1 << 5),
+            "IAPC_BOOT_ARCH: NO_VGA | NO_CMOS_RTC, no 8042"
+        );
+        assert_eq!(u32_at(f, 112), 1 | (1 << 4) | (1 << 5) | (1 << 20), "flags");
+        assert_eq!(&f[116..129], &[0; 13], "no reset register/value");
+        // X_PM_TMR_BLK: system I/O, 32 bits, offset 0, dword access.
+        assert_eq!(&f[208..212], &[1, 32, 0, 3]);
+        assert_eq!(u64_at(f, 212), 0x608);
+        // Other extended blocks are zero.
+        for off in (148..208).step_by(12).chain((220..268).step_by(12)) {
+            assert_eq!(&f[off..off + 12], &[0; 12], "GAS at {off}");
+        }
+        assert_eq!(u64_at(f, 268), 0, "hypervisor vendor id");
+        // DSDT: both pointers agree, empty definition block.
+        let dsdt_addr = u64_at(f, 140);
+        assert_eq!(u64::from(u32_at(f, 40)), dsdt_addr);
+        let dsdt = table(&t, BASE, dsdt_addr, b"DSDT");
+        assert_eq!(dsdt.len(), 36);
+        assert_eq!(dsdt[8], 2);
+    }
+
+    #[test]
+    fn madt_entries() {
+        let ids = [4, 2, 6, 200];
+        let t = build(BASE, &ids, 0x608, 0xf).unwrap();
+        let (_, m) = via_xsdt(&t, BASE);
+        assert_eq!(m[8], 5, "revision");
+        assert_eq!(u32_at(m, 36), 0xfee0_0000);
+        assert_eq!(u32_at(m, 40), 0, "no PCAT_COMPAT");
+        let entries: Vec<&[u8]> = {
+            let mut v = Vec::new();
+            let mut off = 44;
+            while off < m.len() {
+                let len = m[off + 1] as usize;
+                assert!(len >= 2 && off + len <= m.len());
+                v.push(&m[off..off + len]);
+                off += len;
+            }
+            assert_eq!(off, m.len());
+            v
+        };
+        assert_eq!(entries.len(), ids.len() + 1);
+        assert!(
+            entries.iter().all(|e| e[0] == 0 && e[1] == 8),
+            "only Processor Local APIC entries"
+        );
+        // Decoy first: uid 0xff, the given id, enabled.
+        assert_eq!(entries[0], &[0, 8, 0xff, 0xf, 1, 0, 0, 0]);
+        for (i, (e, id)) in entries[1..].iter().zip(ids).enumerate() {
+            assert_eq!(e[2] as usize, i, "uid");
+            assert_eq!(u32::from(e[3]), id, "APIC id");
+            assert_eq!(u32_at(e, 4), 1, "enabled");
+        }
+    }
+
+    #[test]
+    fn block_above_4g_uses_xsdt_only() {
+        let base = 0x1_2000_0000;
+        let t = build(base, &[1, 2], 0xb008, 0).unwrap();
+        assert_eq!(t.rsdp_addr, base);
+        let r = rsdp(&t, base);
+        assert_eq!(u32_at(r, 16), 0, "no RSDT");
+        assert_eq!(sum(&r[..20]), 0);
+        assert_eq!(sum(r), 0);
+        let (f, m) = via_xsdt(&t, base);
+        assert_eq!(u32_at(f, 40), 0, "no 32-bit DSDT pointer");
+        table(&t, base, u64_at(f, 140), b"DSDT");
+        assert_eq!(u32_at(f, 76), 0xb008);
+        assert_eq!(m[44 + 3], 0, "decoy id 0");
+        // Just below 4 GiB: the block still fits, 32-bit pointers used.
+        let base = (1u64 << 32) - ACPI_BLOCK_SIZE;
+        let t = build(base, &[1], 0x608, 0xf).unwrap();
+        assert_ne!(u32_at(rsdp(&t, base), 16), 0);
+    }
+
+    #[test]
+    fn largest_set_fits() {
+        let ids: Vec<u32> = (0..=0xfe).filter(|&i| i != 0x80).collect();
+        assert_eq!(ids.len(), MAX_CPUS);
+        let t = build(BASE, &ids, 0x608, 0x80).unwrap();
+        assert!(t.bytes.len() as u64 <= ACPI_BLOCK_SIZE);
+        let (_, m) = via_xsdt(&t, BASE);
+        assert_eq!(m.len(), 44 + 8 * (MAX_CPUS + 1));
+        assert_eq!(m[44 + 8 * MAX_CPUS + 2], 253, "last uid");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(build(BASE, &[], 0x608, 0xf), Err(AcpiError::NoCpus));
+        let many: Vec<u32> = (0..255).collect();
+        assert_eq!(
+            build(BASE, &many, 0x608, 0xf),
+            Err(AcpiError::TooManyCpus(255))
+        );
+        assert_eq!(
+            build(BASE, &[1, 0xff], 0x608, 0xf),
+            Err(AcpiError::ApicIdTooLarge(0xff))
+        );
+        assert_eq!(
+            build(BASE, &[0x100], 0x608, 0xf),
+            Err(AcpiError::ApicIdTooLarge(0x100))
+        );
+        assert_eq!(
+            build(BASE, &[1, 2, 1], 0x608, 0xf),
+            Err(AcpiError::DuplicateApicId(1))
+        );
+        assert_eq!(
+            build(BASE, &[1, 2], 0x608, 2),
+            Err(AcpiError::DecoyIsPartitionCpu(2))
+        );
+        assert_eq!(
+            build(BASE, &[1, 2], 0x608, 0xff),
+            Err(AcpiError::DecoyIdTooLarge(0xff))
+        );
+        assert_eq!(
+            build(BASE + 8, &[1], 0x608, 0xf),
+            Err(AcpiError::UnalignedBase(BASE + 8))
+        );
+        let top = u64::MAX - 0xfff0 + 1;
+        assert_eq!(
+            build(top, &[1], 0x608, 0xf),
+            Err(AcpiError::BaseTooHigh(top))
+        );
+        for e in [
+            AcpiError::NoCpus,
+            AcpiError::TooManyCpus(300),
+            AcpiError::ApicIdTooLarge(0x100),
+            AcpiError::DuplicateApicId(3),
+            AcpiError::DecoyIdTooLarge(0x1ff),
+            AcpiError::DecoyIsPartitionCpu(1),
+            AcpiError::UnalignedBase(3),
+            AcpiError::BaseTooHigh(u64::MAX),
+        ] {
+            let msg = e.to_string();
+            assert!(!msg.is_empty() && !msg.contains('\n'));
+        }
+        assert!(AcpiError::ApicIdTooLarge(0x100)
+            .to_string()
+            .contains("8-bit"));
+    }
+}

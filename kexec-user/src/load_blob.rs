@@ -1,0 +1,111 @@
+//! Encoding of the blob written to a partition's sysfs `load` file.
+//!
+//! The format is defined (and parsed, by the kernel module) in
+//! [`mint_logic::load_image`]; this side only serializes it.
+
+use mint_logic::load_image::{
+    HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_COUNT, OFF_ENTRY, OFF_MAGIC, OFF_TOTAL_LEN,
+    OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
+};
+
+/// Serializes a load image: header, segment table, then the segments' data.
+///
+/// `segments` are `(dest, data)` pairs, in the order the module will copy
+/// them. The caller is responsible for a valid image (1 to
+/// [`MAX_SEGMENTS`](mint_logic::load_image::MAX_SEGMENTS) non-empty segments, total at
+/// most [`MAX_TOTAL_LEN`](mint_logic::load_image::MAX_TOTAL_LEN));
+/// use [`check`] to verify the result exactly as the module will.
+pub fn encode(entry: u64, boot_params: u64, segments: &[(u64, &[u8])]) -> Vec<u8> {
+    let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
+    let total = HEADER_LEN + segments.len() * SEGMENT_DESC_LEN + data_len;
+    let mut blob = vec![0u8; HEADER_LEN];
+    blob[OFF_MAGIC..OFF_MAGIC + MAGIC.len()].copy_from_slice(&MAGIC);
+    blob[OFF_VERSION..OFF_VERSION + 4].copy_from_slice(&VERSION.to_le_bytes());
+    // Saturate rather than truncate: an oversized count is then refused by the module.
+    let count = u32::try_from(segments.len()).unwrap_or(u32::MAX);
+    blob[OFF_COUNT..OFF_COUNT + 4].copy_from_slice(&count.to_le_bytes());
+    blob[OFF_ENTRY..OFF_ENTRY + 8].copy_from_slice(&entry.to_le_bytes());
+    blob[OFF_BOOT_PARAMS..OFF_BOOT_PARAMS + 8].copy_from_slice(&boot_params.to_le_bytes());
+    blob[OFF_TOTAL_LEN..OFF_TOTAL_LEN + 8].copy_from_slice(&(total as u64).to_le_bytes());
+    blob.reserve_exact(total - HEADER_LEN);
+    for (dest, data) in segments {
+        blob.extend_from_slice(&dest.to_le_bytes());
+        blob.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    }
+    for (_, data) in segments {
+        blob.extend_from_slice(data);
+    }
+    debug_assert_eq!(blob.len(), total);
+    blob
+}
+
+/// Checks an encoded blob with the module's own parser and validator, so
+/// that `mint-kexec` reports a bad image before writing it.
+pub fn check(
+    blob: &[u8],
+    window: mint_logic::memrange::MemRange,
+) -> Result<(), mint_logic::load_image::LoadImageError> {
+    mint_logic::load_image::parse(blob)?.validate_within(window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mint_logic::load_image::{parse, total_len_from_prefix, LoadImageError, MAX_SEGMENTS};
+    use mint_logic::memrange::MemRange;
+
+    #[test]
+    fn roundtrip_through_module_parser() {
+        let zp = vec![0x5au8; 4096];
+        let cmdline = b"console=ttyS0\0".to_vec();
+        let kernel: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        let segs: [(u64, &[u8]); 3] = [
+            (0x4000_1000, &zp),
+            (0x4000_2000, &cmdline),
+            (0x4100_0000, &kernel),
+        ];
+        let blob = encode(0x4100_0000, 0x4000_1000, &segs);
+        assert_eq!(&blob[..8], b"MINTLOAD");
+        assert_eq!(
+            total_len_from_prefix(&blob[..HEADER_LEN]),
+            Some(Ok(blob.len() as u64))
+        );
+        let img = parse(&blob).unwrap();
+        assert_eq!(img.entry(), 0x4100_0000);
+        assert_eq!(img.boot_params(), 0x4000_1000);
+        assert_eq!(img.segment_count(), 3);
+        let back: Vec<(u64, &[u8])> = img.segments().collect();
+        assert_eq!(back, segs);
+        let window = MemRange {
+            start: 0x4000_0000,
+            size: 0x1000_0000,
+        };
+        assert_eq!(check(&blob, window), Ok(()));
+        let small = MemRange {
+            start: 0x4000_0000,
+            size: 0x100_0000,
+        };
+        assert_eq!(
+            check(&blob, small),
+            Err(LoadImageError::OutsideWindow { index: 2 })
+        );
+    }
+
+    #[test]
+    fn invalid_inputs_are_caught_by_the_parser() {
+        assert_eq!(
+            parse(&encode(0, 0, &[])),
+            Err(LoadImageError::BadSegmentCount)
+        );
+        let one: &[u8] = &[1];
+        let many = vec![(0u64, one); MAX_SEGMENTS as usize + 1];
+        assert_eq!(
+            parse(&encode(0, 0, &many)),
+            Err(LoadImageError::BadSegmentCount)
+        );
+        assert_eq!(
+            parse(&encode(0, 0, &[(0, &[])])),
+            Err(LoadImageError::EmptySegment { index: 0 })
+        );
+    }
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Starting and stopping a partition's boot CPU: the page below 1 MiB it
+//! starts from, trampoline.S, and INIT/SIPI.
+//!
+//! Low memory: an x86 CPU leaves INIT/SIPI in real mode at a page below 1 MiB,
+//! and a Linux kernel needs some RAM of its own below 1 MiB (for its own AP
+//! trampoline). The host reserves all of its first MiB at boot and uses only
+//! its own real-mode blob (allocated from the top, below the EBDA) and the
+//! BIOS areas; [`LOW_POOL`] is the range mint hands out instead, in 64 KiB
+//! slots, one per partition: the slot's first page holds our trampoline, the
+//! rest is the partition's private low RAM (listed in its e820 map).
+
+use core::ffi::c_void;
+
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// Start of the low-memory pool (below it: the real-mode IVT/BDA and the
+/// 64 KiB every Linux keeps free).
+pub(crate) const LOW_POOL_START: u64 = 0x10000;
+/// Size of one partition's slot.
+pub(crate) const LOW_SLOT_SIZE: u64 = 0x10000;
+/// Number of slots: 0x10000..0x80000, below where the host's own real-mode
+/// blob and the EBDA live on PC platforms.
+pub(crate) const LOW_SLOTS: usize = 7;
+
+/// Value trampoline.S stores once it has left real mode ("MINT").
+const REACHED: u32 = 0x544e_494d;
+/// How long to wait for the CPU to leave the trampoline.
+const START_TIMEOUT_MS: u32 = 2000;
+
+extern "C" {
+    static mint_trampoline_start: u8;
+    static mint_trampoline_end: u8;
+    static mint_trampoline_boot_params: u8;
+    static mint_trampoline_entry: u8;
+    static mint_trampoline_reached: u8;
+
+    /// INIT assert + deassert to `apicid` (rust/arch_shim.c).
+    ///
+    /// # Safety
+    ///
+    /// `apicid` must belong to a CPU that the host does not use (a claimed,
+    /// offline CPU): whatever it runs stops.
+    fn mint_apic_init(apicid: u32);
+    /// INIT, SIPI, SIPI to `apicid` with the vector of `page_phys`.
+    ///
+    /// # Safety
+    ///
+    /// As for `mint_apic_init`; `page_phys` must be a page-aligned address
+    /// below 1 MiB holding code for the CPU to run in real mode.
+    fn mint_apic_wake(apicid: u32, page_phys: u64);
+}
+
+/// The physical page of slot `slot`'s trampoline.
+pub(crate) fn trampoline_page(slot: usize) -> u64 {
+    LOW_POOL_START + slot as u64 * LOW_SLOT_SIZE
+}
+
+/// The private low RAM of slot `slot` (after the trampoline page), as
+/// `[start, end)`.
+pub(crate) fn low_ram(slot: usize) -> (u64, u64) {
+    let page = trampoline_page(slot);
+    (page + 0x1000, page + LOW_SLOT_SIZE)
+}
+
+fn field_offset(field: *const u8) -> usize {
+    field as usize - core::ptr::addr_of!(mint_trampoline_start) as usize
+}
+
+fn blob() -> &'static [u8] {
+    // SAFETY: the bytes between the two trampoline.S symbols are .rodata.
+    unsafe {
+        let start = core::ptr::addr_of!(mint_trampoline_start);
+        let end = core::ptr::addr_of!(mint_trampoline_end);
+        core::slice::from_raw_parts(start, end as usize - start as usize)
+    }
+}
+
+/// A temporary mapping of one low page.
+struct LowPage(*mut u8);
+
+impl LowPage {
+    fn map(phys: u64) -> Result<Self> {
+        // SAFETY: `phys` is a page of the low pool, reserved by the host since
+        // boot and used by no one but this partition.
+        let p = unsafe { bindings::memremap(phys, 4096, bindings::MEMREMAP_WB as _) };
+        if p.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(Self(p as *mut u8))
+    }
+
+    fn write_u32(&self, off: usize, v: u32) {
+        assert!(off + 4 <= 4096);
+        // SAFETY: in bounds (checked); the page is mapped for our lifetime.
+        unsafe { core::ptr::write_volatile(self.0.add(off) as *mut u32, v) };
+    }
+
+    fn read_u32(&self, off: usize) -> u32 {
+        assert!(off + 4 <= 4096);
+        // SAFETY: as for `write_u32`; volatile because another CPU writes it.
+        unsafe { core::ptr::read_volatile(self.0.add(off) as *const u32) }
+    }
+}
+
+impl Drop for LowPage {
+    fn drop(&mut self) {
+        // SAFETY: mapped by `map`, not used afterwards.
+        unsafe { bindings::memunmap(self.0 as *mut c_void) };
+    }
+}
+
+/// Starts the CPU with `apicid` at the kernel entry `entry` with boot_params
+/// at `boot_params`, through the trampoline in `slot`; waits until it has
+/// left the trampoline. `ETIMEDOUT` if it never does (the CPU is then put
+/// back into wait-for-SIPI).
+pub(crate) fn start_cpu(slot: usize, apicid: u32, boot_params: u64, entry: u64) -> Result {
+    let boot_params = u32::try_from(boot_params).map_err(|_| ERANGE)?;
+    let entry = u32::try_from(entry).map_err(|_| ERANGE)?;
+    let phys = trampoline_page(slot);
+    let page = LowPage::map(phys)?;
+    let code = blob();
+    // SAFETY: the blob is shorter than a page (see trampoline.S) and the
+    // mapping is a page we own.
+    unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), page.0, code.len().min(4096)) };
+    // Symbols of trampoline.S: only their addresses are taken.
+    let (bp_off, entry_off, reached_off) = (
+        field_offset(core::ptr::addr_of!(mint_trampoline_boot_params)),
+        field_offset(core::ptr::addr_of!(mint_trampoline_entry)),
+        field_offset(core::ptr::addr_of!(mint_trampoline_reached)),
+    );
+    page.write_u32(bp_off, boot_params);
+    page.write_u32(entry_off, entry);
+    page.write_u32(reached_off, 0);
+    // Make the page visible before the IPI (the ICR write is serializing on
+    // x86, the fence documents the ordering).
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    // SAFETY: the CPU is claimed by the partition (offline for the host) and
+    // `phys` is a page-aligned address below 1 MiB holding the trampoline.
+    unsafe { mint_apic_wake(apicid, phys) };
+    for _ in 0..START_TIMEOUT_MS {
+        if page.read_u32(reached_off) == REACHED {
+            return Ok(());
+        }
+        // SAFETY: plain sleep in process context.
+        unsafe { bindings::msleep(1) };
+    }
+    stop_cpu(apicid);
+    Err(Error::from_errno(-(bindings::ETIMEDOUT as i32)))
+}
+
+/// Stops whatever the CPU with `apicid` runs (it waits for SIPI afterwards).
+/// The caller must own the CPU.
+pub(crate) fn stop_cpu(apicid: u32) {
+    // SAFETY: the caller owns the CPU (claimed, offline for the host).
+    unsafe { mint_apic_init(apicid) };
+}

@@ -1,0 +1,595 @@
+//! The image format `mint-kexec` writes to a partition's sysfs `load` file.
+//!
+//! The module keeps the blob and copies its segments into the partition's
+//! memory window at start. All integers are little-endian:
+//!
+//! ```text
+//! 0   magic        b"MINTLOAD"
+//! 8   version      u32 = 1
+//! 12  count        u32, number of segments, 1..=16
+//! 16  entry        u64, physical address of the kernel's 32-bit entry (code32_start)
+//! 24  boot_params  u64, physical address of the zero page
+//! 32  total_len    u64, length of the whole blob, header and data included
+//! 40  segment table: count × { dest u64, len u64 } (16 bytes each)
+//!     then the data of segment 0, 1, ... concatenated, no padding
+//! ```
+//!
+//! Errno choices ([`LoadImageError::errno`]): a blob that is not a mint image
+//! at all (bad magic or version) is `ENOEXEC`, like `execve` on a foreign
+//! format; a blob larger than [`MAX_TOTAL_LEN`] is `EFBIG`; segments, entry or
+//! boot parameters outside the partition's window are `EADDRNOTAVAIL`, as
+//! `kexec_load` answers for segments outside the crash kernel region; every
+//! other malformation (lengths, overlaps, empty segments) is `EINVAL`.
+//!
+//! This file uses [`MemRange`] from its sibling module `memrange`.
+
+use super::memrange::MemRange;
+use core::fmt;
+
+// Linux errno values (positive).
+const ENOEXEC: i32 = 8;
+const EINVAL: i32 = 22;
+const EFBIG: i32 = 27;
+const EADDRNOTAVAIL: i32 = 99;
+
+/// The first 8 bytes of every image.
+pub const MAGIC: [u8; 8] = *b"MINTLOAD";
+/// The only format version.
+pub const VERSION: u32 = 1;
+/// Length of the fixed header, before the segment table.
+pub const HEADER_LEN: usize = 40;
+/// Length of one segment table entry.
+pub const SEGMENT_DESC_LEN: usize = 16;
+/// Largest number of segments.
+pub const MAX_SEGMENTS: u32 = 16;
+/// Largest accepted blob (1 GiB).
+pub const MAX_TOTAL_LEN: u64 = 1 << 30;
+/// Bytes that must be available from `boot_params` inside its segment (the zero page).
+pub const BOOT_PARAMS_LEN: u64 = 4096;
+
+/// Offset of the magic.
+pub const OFF_MAGIC: usize = 0;
+/// Offset of the version (u32).
+pub const OFF_VERSION: usize = 8;
+/// Offset of the segment count (u32).
+pub const OFF_COUNT: usize = 12;
+/// Offset of the entry address (u64).
+pub const OFF_ENTRY: usize = 16;
+/// Offset of the boot parameters address (u64).
+pub const OFF_BOOT_PARAMS: usize = 24;
+/// Offset of the total length (u64).
+pub const OFF_TOTAL_LEN: usize = 32;
+
+/// Why a load image was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoadImageError {
+    /// Shorter than the 40-byte header (EINVAL).
+    Truncated,
+    /// Does not start with `MINTLOAD` (ENOEXEC).
+    BadMagic,
+    /// Unknown format version (ENOEXEC).
+    BadVersion,
+    /// Segment count is 0 or more than [`MAX_SEGMENTS`] (EINVAL).
+    BadSegmentCount,
+    /// `total_len` exceeds [`MAX_TOTAL_LEN`] (EFBIG).
+    TooLarge,
+    /// `total_len` differs from the blob's length (EINVAL).
+    LengthMismatch,
+    /// Header, table and segment lengths do not add up to `total_len` (EINVAL).
+    SegmentLengths,
+    /// Segment `index` has length zero (EINVAL).
+    EmptySegment {
+        /// Index of the segment in the table.
+        index: u32,
+    },
+    /// Segment `index` is not entirely inside the partition's window, or wraps (EADDRNOTAVAIL).
+    OutsideWindow {
+        /// Index of the segment in the table.
+        index: u32,
+    },
+    /// Segments `first` and `second` overlap (EINVAL).
+    Overlap {
+        /// Index of the earlier segment in the table.
+        first: u32,
+        /// Index of the later segment in the table.
+        second: u32,
+    },
+    /// The 4 KiB at `boot_params` are not inside one segment (EADDRNOTAVAIL).
+    BootParamsOutside,
+    /// The entry address is not inside a segment (EADDRNOTAVAIL).
+    EntryOutside,
+}
+
+impl LoadImageError {
+    /// The Linux errno (positive) to return to the writer.
+    pub fn errno(self) -> i32 {
+        match self {
+            LoadImageError::BadMagic | LoadImageError::BadVersion => ENOEXEC,
+            LoadImageError::TooLarge => EFBIG,
+            LoadImageError::OutsideWindow { .. }
+            | LoadImageError::BootParamsOutside
+            | LoadImageError::EntryOutside => EADDRNOTAVAIL,
+            LoadImageError::Truncated
+            | LoadImageError::BadSegmentCount
+            | LoadImageError::LengthMismatch
+            | LoadImageError::SegmentLengths
+            | LoadImageError::EmptySegment { .. }
+            | LoadImageError::Overlap { .. } => EINVAL,
+        }
+    }
+}
+
+impl fmt::Display for LoadImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadImageError::Truncated => f.write_str("load image shorter than its 40-byte header"),
+            LoadImageError::BadMagic => {
+                f.write_str("not a mint load image (bad magic; use mint-kexec)")
+            }
+            LoadImageError::BadVersion => {
+                write!(f, "unsupported load image version (expected {VERSION})")
+            }
+            LoadImageError::BadSegmentCount => {
+                write!(f, "load image segment count must be 1 to {MAX_SEGMENTS}")
+            }
+            LoadImageError::TooLarge => {
+                write!(f, "load image larger than {} MiB", MAX_TOTAL_LEN >> 20)
+            }
+            LoadImageError::LengthMismatch => {
+                f.write_str("load image length differs from its header's total_len")
+            }
+            LoadImageError::SegmentLengths => {
+                f.write_str("load image segment lengths do not add up to its total length")
+            }
+            LoadImageError::EmptySegment { index } => {
+                write!(f, "load image segment {index} is empty")
+            }
+            LoadImageError::OutsideWindow { index } => {
+                write!(
+                    f,
+                    "load image segment {index} lies outside the partition's memory"
+                )
+            }
+            LoadImageError::Overlap { first, second } => {
+                write!(f, "load image segments {first} and {second} overlap")
+            }
+            LoadImageError::BootParamsOutside => {
+                f.write_str("load image boot_params is not followed by 4 KiB inside one segment")
+            }
+            LoadImageError::EntryOutside => {
+                f.write_str("load image entry point is not inside a segment")
+            }
+        }
+    }
+}
+
+impl core::error::Error for LoadImageError {}
+
+fn read_u32(b: &[u8], off: usize) -> Option<u32> {
+    let bytes = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+}
+
+fn read_u64(b: &[u8], off: usize) -> Option<u64> {
+    let bytes = b.get(off..off.checked_add(8)?)?;
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Header checks shared by [`total_len_from_prefix`] and [`parse`]; `prefix`
+/// holds at least [`HEADER_LEN`] bytes. Returns `(count, total_len)`.
+fn check_header(prefix: &[u8]) -> Result<(u32, u64), LoadImageError> {
+    if prefix.get(OFF_MAGIC..OFF_MAGIC + MAGIC.len()) != Some(&MAGIC[..]) {
+        return Err(LoadImageError::BadMagic);
+    }
+    if read_u32(prefix, OFF_VERSION) != Some(VERSION) {
+        return Err(LoadImageError::BadVersion);
+    }
+    let count = read_u32(prefix, OFF_COUNT).ok_or(LoadImageError::Truncated)?;
+    if count == 0 || count > MAX_SEGMENTS {
+        return Err(LoadImageError::BadSegmentCount);
+    }
+    let total = read_u64(prefix, OFF_TOTAL_LEN).ok_or(LoadImageError::Truncated)?;
+    if total > MAX_TOTAL_LEN {
+        return Err(LoadImageError::TooLarge);
+    }
+    // Header and table must fit.
+    let minimum = (HEADER_LEN as u64) + u64::from(count) * (SEGMENT_DESC_LEN as u64);
+    if total < minimum {
+        return Err(LoadImageError::SegmentLengths);
+    }
+    Ok((count, total))
+}
+
+/// The total length announced by the first bytes of a blob, so that a module
+/// receiving the blob in chunks knows when it is complete.
+///
+/// `None` until [`HEADER_LEN`] bytes are there; then the header's magic,
+/// version, segment count and `total_len` (at most [`MAX_TOTAL_LEN`], at least
+/// enough for header and table) are checked.
+pub fn total_len_from_prefix(prefix: &[u8]) -> Option<Result<u64, LoadImageError>> {
+    if prefix.len() < HEADER_LEN {
+        return None;
+    }
+    Some(check_header(prefix).map(|(_, total)| total))
+}
+
+/// A parsed load image borrowing the blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadImage<'a> {
+    entry: u64,
+    boot_params: u64,
+    count: u32,
+    table: &'a [u8],
+    data: &'a [u8],
+}
+
+/// Checks a complete blob: magic, version, segment count, `total_len` equal to
+/// the blob's length, and table plus data lengths adding up exactly, with no
+/// zero-length segment. Addresses are checked by [`LoadImage::validate_within`].
+pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
+    if blob.len() < HEADER_LEN {
+        return Err(LoadImageError::Truncated);
+    }
+    let (count, total) = check_header(blob)?;
+    if u64::try_from(blob.len()).ok() != Some(total) {
+        return Err(LoadImageError::LengthMismatch);
+    }
+    let entry = read_u64(blob, OFF_ENTRY).ok_or(LoadImageError::Truncated)?;
+    let boot_params = read_u64(blob, OFF_BOOT_PARAMS).ok_or(LoadImageError::Truncated)?;
+    let table_end = (count as usize)
+        .checked_mul(SEGMENT_DESC_LEN)
+        .and_then(|t| t.checked_add(HEADER_LEN))
+        .ok_or(LoadImageError::SegmentLengths)?;
+    let table = blob
+        .get(HEADER_LEN..table_end)
+        .ok_or(LoadImageError::SegmentLengths)?;
+    let data = blob
+        .get(table_end..)
+        .ok_or(LoadImageError::SegmentLengths)?;
+    let mut sum: u64 = 0;
+    for (index, desc) in (0u32..).zip(table.chunks_exact(SEGMENT_DESC_LEN)) {
+        let len = read_u64(desc, 8).ok_or(LoadImageError::SegmentLengths)?;
+        if len == 0 {
+            return Err(LoadImageError::EmptySegment { index });
+        }
+        sum = sum.checked_add(len).ok_or(LoadImageError::SegmentLengths)?;
+    }
+    if u64::try_from(data.len()).ok() != Some(sum) {
+        return Err(LoadImageError::SegmentLengths);
+    }
+    Ok(LoadImage {
+        entry,
+        boot_params,
+        count,
+        table,
+        data,
+    })
+}
+
+impl<'a> LoadImage<'a> {
+    /// Physical address of the kernel's 32-bit entry point.
+    pub fn entry(&self) -> u64 {
+        self.entry
+    }
+
+    /// Physical address of the zero page (`struct boot_params`).
+    pub fn boot_params(&self) -> u64 {
+        self.boot_params
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> u32 {
+        self.count
+    }
+
+    /// The segments in table order, as `(dest, data)`.
+    pub fn segments(&self) -> Segments<'a> {
+        Segments {
+            table: self.table,
+            data: self.data,
+        }
+    }
+
+    /// Checks the image against the partition's memory `window`: every segment
+    /// inside it (no wrap), no two segments overlapping, the 4 KiB at
+    /// `boot_params` inside one segment and `entry` inside a segment.
+    pub fn validate_within(&self, window: MemRange) -> Result<(), LoadImageError> {
+        for (index, (dest, data)) in (0u32..).zip(self.segments()) {
+            let len =
+                u64::try_from(data.len()).map_err(|_| LoadImageError::OutsideWindow { index })?;
+            if !window.contains_range(dest, len) {
+                return Err(LoadImageError::OutsideWindow { index });
+            }
+        }
+        // Every segment is now a valid, non-wrapping range.
+        for (first, (a, a_data)) in (0u32..).zip(self.segments()) {
+            let a_range = MemRange {
+                start: a,
+                size: a_data.len() as u64,
+            };
+            for (second, (b, b_data)) in (0u32..).zip(self.segments()).skip(first as usize + 1) {
+                if a_range.overlaps(&MemRange {
+                    start: b,
+                    size: b_data.len() as u64,
+                }) {
+                    return Err(LoadImageError::Overlap { first, second });
+                }
+            }
+        }
+        let inside = |addr: u64, len: u64| {
+            self.segments().any(|(dest, data)| {
+                MemRange {
+                    start: dest,
+                    size: data.len() as u64,
+                }
+                .contains_range(addr, len)
+            })
+        };
+        if !inside(self.boot_params, BOOT_PARAMS_LEN) {
+            return Err(LoadImageError::BootParamsOutside);
+        }
+        if !inside(self.entry, 1) {
+            return Err(LoadImageError::EntryOutside);
+        }
+        Ok(())
+    }
+}
+
+/// Iterator over the segments of a [`LoadImage`], yielding `(dest, data)`.
+#[derive(Clone, Debug)]
+pub struct Segments<'a> {
+    table: &'a [u8],
+    data: &'a [u8],
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = (u64, &'a [u8]);
+    fn next(&mut self) -> Option<(u64, &'a [u8])> {
+        let desc = self.table.get(..SEGMENT_DESC_LEN)?;
+        let dest = read_u64(desc, 0)?;
+        let len = usize::try_from(read_u64(desc, 8)?).ok()?;
+        let data = self.data.get(..len)?;
+        self.table = self.table.get(SEGMENT_DESC_LEN..)?;
+        self.data = self.data.get(len..)?;
+        Some((dest, data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// Independent little encoder for tests (the real one is in mint-kexec).
+    fn encode(entry: u64, boot_params: u64, segments: &[(u64, &[u8])]) -> Vec<u8> {
+        let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
+        let total = HEADER_LEN + segments.len() * SEGMENT_DESC_LEN + data_len;
+        let mut v = Vec::new();
+        v.extend_from_slice(&MAGIC);
+        v.extend_from_slice(&VERSION.to_le_bytes());
+        v.extend_from_slice(&(segments.len() as u32).to_le_bytes());
+        v.extend_from_slice(&entry.to_le_bytes());
+        v.extend_from_slice(&boot_params.to_le_bytes());
+        v.extend_from_slice(&(total as u64).to_le_bytes());
+        for (dest, d) in segments {
+            v.extend_from_slice(&dest.to_le_bytes());
+            v.extend_from_slice(&(d.len() as u64).to_le_bytes());
+        }
+        for (_, d) in segments {
+            v.extend_from_slice(d);
+        }
+        v
+    }
+
+    const WINDOW: MemRange = MemRange {
+        start: 0x2000_0000,
+        size: 0x1000_0000,
+    };
+
+    fn sample() -> Vec<u8> {
+        let zero_page = vec![0u8; 4096];
+        let kernel = vec![0xccu8; 10000];
+        encode(
+            0x2010_0000,
+            0x2000_1000,
+            &[(0x2000_1000, &zero_page), (0x2010_0000, &kernel)],
+        )
+    }
+
+    #[test]
+    fn roundtrip() {
+        let blob = sample();
+        assert_eq!(total_len_from_prefix(&blob[..39]), None);
+        assert_eq!(
+            total_len_from_prefix(&blob[..40]),
+            Some(Ok(blob.len() as u64))
+        );
+        let img = parse(&blob).unwrap();
+        assert_eq!(img.entry(), 0x2010_0000);
+        assert_eq!(img.boot_params(), 0x2000_1000);
+        assert_eq!(img.segment_count(), 2);
+        let segs: Vec<_> = img.segments().collect();
+        assert_eq!(segs.len(), 2);
+        assert_eq!(segs[0].0, 0x2000_1000);
+        assert_eq!(segs[0].1.len(), 4096);
+        assert_eq!(segs[1].0, 0x2010_0000);
+        assert!(segs[1].1.iter().all(|b| *b == 0xcc) && segs[1].1.len() == 10000);
+        assert_eq!(img.validate_within(WINDOW), Ok(()));
+    }
+
+    #[test]
+    fn header_errors() {
+        let blob = sample();
+        assert_eq!(parse(&blob[..20]), Err(LoadImageError::Truncated));
+        let mut b = blob.clone();
+        b[0] = b'X';
+        assert_eq!(parse(&b), Err(LoadImageError::BadMagic));
+        assert_eq!(
+            total_len_from_prefix(&b[..40]),
+            Some(Err(LoadImageError::BadMagic))
+        );
+        let mut b = blob.clone();
+        b[8] = 2;
+        assert_eq!(parse(&b), Err(LoadImageError::BadVersion));
+        for count in [0u32, 17, u32::MAX] {
+            let mut b = blob.clone();
+            b[12..16].copy_from_slice(&count.to_le_bytes());
+            assert_eq!(parse(&b), Err(LoadImageError::BadSegmentCount));
+        }
+        let mut b = blob.clone();
+        b[32..40].copy_from_slice(&(MAX_TOTAL_LEN + 1).to_le_bytes());
+        assert_eq!(
+            total_len_from_prefix(&b[..40]),
+            Some(Err(LoadImageError::TooLarge))
+        );
+        b[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(parse(&b), Err(LoadImageError::TooLarge));
+        // total_len too small for header and table of 2 segments.
+        let mut b = blob.clone();
+        b[32..40].copy_from_slice(&40u64.to_le_bytes());
+        assert_eq!(
+            total_len_from_prefix(&b),
+            Some(Err(LoadImageError::SegmentLengths))
+        );
+        // Blob longer or shorter than total_len.
+        let mut b = blob.clone();
+        b.push(0);
+        assert_eq!(parse(&b), Err(LoadImageError::LengthMismatch));
+        assert_eq!(
+            parse(&blob[..blob.len() - 1]),
+            Err(LoadImageError::LengthMismatch)
+        );
+    }
+
+    #[test]
+    fn segment_length_errors() {
+        let blob = sample();
+        // Segment 1 claims one byte less than the data holds.
+        let mut b = blob.clone();
+        b[40 + 16 + 8..40 + 32].copy_from_slice(&9999u64.to_le_bytes());
+        assert_eq!(parse(&b), Err(LoadImageError::SegmentLengths));
+        // Lengths that overflow when summed.
+        let mut b = blob.clone();
+        b[40 + 8..40 + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(parse(&b), Err(LoadImageError::SegmentLengths));
+        // Zero-length segment.
+        let b = encode(0, 0, &[(0x1000, &[]), (0x2000, &[1, 2, 3])]);
+        assert_eq!(parse(&b), Err(LoadImageError::EmptySegment { index: 0 }));
+    }
+
+    #[test]
+    fn window_errors() {
+        let zp = vec![0u8; 4096];
+        let k = vec![1u8; 8192];
+        let check = |entry, bp, segs: &[(u64, &[u8])]| {
+            let b = encode(entry, bp, segs);
+            parse(&b).unwrap().validate_within(WINDOW)
+        };
+        let start = WINDOW.start;
+        let end = WINDOW.end();
+        // Segment ending exactly at the window's end is fine.
+        assert_eq!(check(end - 8192, end - 8192, &[(end - 8192, &k)]), Ok(()));
+        assert_eq!(
+            check(start, start, &[(start, &zp), (end - 4096, &k)]),
+            Err(LoadImageError::OutsideWindow { index: 1 })
+        );
+        assert_eq!(
+            check(start, start, &[(start - 4096, &k)]),
+            Err(LoadImageError::OutsideWindow { index: 0 })
+        );
+        assert_eq!(
+            check(start, start, &[(u64::MAX - 100, &k)]),
+            Err(LoadImageError::OutsideWindow { index: 0 })
+        );
+        assert_eq!(
+            check(start, start, &[(start, &k), (start + 4096, &zp)]),
+            Err(LoadImageError::Overlap {
+                first: 0,
+                second: 1
+            })
+        );
+        // Boot params: only 4095 bytes left in the segment.
+        assert_eq!(
+            check(start, start + 4097, &[(start, &k)]),
+            Err(LoadImageError::BootParamsOutside)
+        );
+        // Boot params straddling two adjacent segments is refused too.
+        assert_eq!(
+            check(
+                start,
+                start + 4096 + 2048,
+                &[(start + 4096, &zp), (start + 8192, &zp)]
+            ),
+            Err(LoadImageError::BootParamsOutside)
+        );
+        assert_eq!(
+            check(start + 8192, start, &[(start, &k)]),
+            Err(LoadImageError::EntryOutside)
+        );
+        assert_eq!(check(start + 8191, start, &[(start, &k)]), Ok(()));
+    }
+
+    #[test]
+    fn errnos_and_messages() {
+        use LoadImageError::*;
+        let all = [
+            Truncated,
+            BadMagic,
+            BadVersion,
+            BadSegmentCount,
+            TooLarge,
+            LengthMismatch,
+            SegmentLengths,
+            EmptySegment { index: 3 },
+            OutsideWindow { index: 1 },
+            Overlap {
+                first: 0,
+                second: 2,
+            },
+            BootParamsOutside,
+            EntryOutside,
+        ];
+        for e in all {
+            let msg = e.to_string();
+            assert!(!msg.is_empty() && !msg.contains('\n'));
+            assert!(matches!(e.errno(), 8 | 22 | 27 | 99));
+        }
+        assert_eq!(BadMagic.errno(), 8);
+        assert_eq!(TooLarge.errno(), 27);
+        assert_eq!(OutsideWindow { index: 0 }.errno(), 99);
+        assert_eq!(
+            Overlap {
+                first: 0,
+                second: 1
+            }
+            .errno(),
+            22
+        );
+    }
+
+    #[test]
+    fn no_panic_on_garbage() {
+        let blob = sample();
+        // Every truncation and every single-byte corruption must be handled.
+        for n in 0..blob.len().min(200) {
+            let _ = parse(&blob[..n]);
+            let _ = total_len_from_prefix(&blob[..n]);
+        }
+        for i in 0..(40 + 32) {
+            for v in [0u8, 1, 0x7f, 0xff] {
+                let mut b = blob.clone();
+                b[i] = v;
+                if let Ok(img) = parse(&b) {
+                    let _ = img.segments().count();
+                    let _ = img.validate_within(WINDOW);
+                    let _ = img.validate_within(MemRange {
+                        start: u64::MAX,
+                        size: u64::MAX,
+                    });
+                }
+            }
+        }
+    }
+}

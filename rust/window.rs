@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A partition's physical memory window: claimed, mapped, filled, released.
+//!
+//! The window must lie in memory the host kernel does not manage: today, a
+//! range the host's e820 map marks reserved (e.g. booted with
+//! `memmap=256M$0x20000000`). System RAM is refused. The claim shows in
+//! /proc/iomem under the partition's name and keeps any other driver, or
+//! another partition, from taking the range.
+
+use core::ffi::c_void;
+use core::ptr::NonNull;
+
+use kernel::bindings;
+use kernel::prelude::*;
+
+use crate::logic::memrange::MemRange;
+
+/// Why a window was refused, in one line for the kernel log.
+pub(crate) type Why = &'static str;
+
+/// A claimed and mapped window; released on drop.
+pub(crate) struct Window {
+    range: MemRange,
+    base: NonNull<u8>,
+    /// The resource name must stay put while the resource exists.
+    _name: KBox<[u8; 16]>,
+}
+
+// SAFETY: the mapping is plain memory that only the owning partition (under
+// the module's lock) touches; the resource is managed by the kernel.
+unsafe impl Send for Window {}
+// SAFETY: `&Window` allows no mutation.
+unsafe impl Sync for Window {}
+
+/// `walk_iomem_res_desc` callback: adds the length of each reserved piece.
+///
+/// # Safety
+///
+/// `res` points to a resource clipped to the walked range and `arg` to the
+/// `u64` accumulator passed by [`reserved_bytes`].
+unsafe extern "C" fn add_len(res: *mut bindings::resource, arg: *mut c_void) -> i32 {
+    // SAFETY: guaranteed by the caller (`walk_iomem_res_desc`).
+    let (start, end) = unsafe { ((*res).start, (*res).end) };
+    // SAFETY: `arg` is the accumulator, exclusively borrowed by the walk.
+    let total = unsafe { &mut *(arg as *mut u64) };
+    *total = total.saturating_add(end.saturating_sub(start).saturating_add(1));
+    0
+}
+
+/// How many bytes of `range` the host's firmware map marks reserved.
+fn reserved_bytes(range: &MemRange) -> u64 {
+    let mut total: u64 = 0;
+    // SAFETY: the callback only updates `total`, which outlives the walk.
+    unsafe {
+        bindings::walk_iomem_res_desc(
+            bindings::IORES_DESC_RESERVED as _,
+            bindings::IORESOURCE_MEM as _,
+            range.start,
+            range.end() - 1,
+            &mut total as *mut u64 as *mut c_void,
+            Some(add_len),
+        )
+    };
+    total
+}
+
+impl Window {
+    /// Claims and maps `range` for partition `name`.
+    pub(crate) fn claim(range: MemRange, name: &[u8], why: &mut Why) -> Result<Self> {
+        let size = usize::try_from(range.size).map_err(|_| EINVAL)?;
+        // SAFETY: pure query of the resource tree.
+        let ram = unsafe {
+            bindings::region_intersects(
+                range.start,
+                size,
+                bindings::IORESOURCE_SYSTEM_RAM as _,
+                bindings::IORES_DESC_NONE as _,
+            )
+        };
+        if ram != bindings::REGION_DISJOINT as i32 {
+            *why = "range overlaps System RAM the host manages (reserve it at boot with memmap=SIZE$START)";
+            return Err(EBUSY);
+        }
+        if reserved_bytes(&range) < range.size {
+            *why = "range is not entirely reserved memory in the host's e820 map (see /proc/iomem)";
+            return Err(EINVAL);
+        }
+        let mut resname = KBox::new([0u8; 16], GFP_KERNEL)?;
+        let n = name.len().min(15);
+        resname[..n].copy_from_slice(&name[..n]);
+        // SAFETY: `iomem_resource` is the kernel's root of the memory
+        // resource tree; `resname` is NUL-terminated and lives as long as the
+        // claim (it is freed only after `__release_region` in `drop`).
+        let res = unsafe {
+            bindings::__request_region(
+                core::ptr::addr_of_mut!(bindings::iomem_resource),
+                range.start,
+                range.size,
+                resname.as_ptr() as *const _,
+                0,
+            )
+        };
+        if res.is_null() {
+            *why = "range is already claimed (by another partition or a driver; see /proc/iomem)";
+            return Err(EBUSY);
+        }
+        // SAFETY: the range is reserved memory that we now own exclusively;
+        // write-back caching matches how the partition will map it.
+        let base = unsafe { bindings::memremap(range.start, size, bindings::MEMREMAP_WB as _) };
+        let Some(base) = NonNull::new(base as *mut u8) else {
+            // SAFETY: we requested exactly this region above.
+            unsafe {
+                bindings::__release_region(
+                    core::ptr::addr_of_mut!(bindings::iomem_resource),
+                    range.start,
+                    range.size,
+                )
+            };
+            *why = "cannot map the range";
+            return Err(ENOMEM);
+        };
+        Ok(Self { range, base, _name: resname })
+    }
+
+    /// The claimed range.
+    pub(crate) fn range(&self) -> MemRange {
+        self.range
+    }
+
+    /// Fills the whole window with zeroes (no trace of an earlier run).
+    pub(crate) fn zero(&mut self) {
+        // SAFETY: `base` maps `range.size` bytes that we own exclusively.
+        unsafe { core::ptr::write_bytes(self.base.as_ptr(), 0, self.range.size as usize) };
+    }
+
+    /// Copies `data` to physical address `dest`, which must lie in the window.
+    pub(crate) fn write(&mut self, dest: u64, data: &[u8]) -> Result {
+        if !self.range.contains_range(dest, data.len() as u64) {
+            return Err(ERANGE);
+        }
+        let off = (dest - self.range.start) as usize;
+        // SAFETY: `[off, off + len)` lies inside the mapping (checked above)
+        // and `data` is ordinary kernel memory that cannot overlap it.
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), self.base.as_ptr().add(off), data.len())
+        };
+        Ok(())
+    }
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        // SAFETY: `base` came from `memremap` and is not used afterwards; the
+        // region was requested by `claim`.
+        unsafe {
+            bindings::memunmap(self.base.as_ptr() as *mut c_void);
+            bindings::__release_region(
+                core::ptr::addr_of_mut!(bindings::iomem_resource),
+                self.range.start,
+                self.range.size,
+            );
+        }
+    }
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mint AP trampoline: takes a CPU woken by INIT/SIPI from real mode to the
+ * Linux 32-bit boot protocol entry of the partition's kernel.
+ *
+ * The module copies the bytes between mint_trampoline_start and
+ * mint_trampoline_end to a page-aligned page P below 1 MiB, fills in the
+ * parameter fields (below) and sends INIT, SIPI(P >> 12), SIPI(P >> 12) to the
+ * partition's boot CPU. The blob is data for the host (it lives in .rodata and
+ * is never executed where it is linked) and fully position independent: it
+ * derives P from %cs, so it can be copied to any such page.
+ *
+ * Entry state (after SIPI): real mode, CS = P >> 4, IP = 0, other segment
+ * registers and the stack undefined, interrupts disabled by INIT, CR0 as after
+ * INIT (PE = PG = 0, CD = NW = 1), A20 enabled (true on every platform mint
+ * supports).
+ *
+ * Exit state, the Linux 32-bit boot protocol (Documentation/arch/x86/boot.rst):
+ * protected mode, paging off, CS = 0x10 and DS = ES = SS = FS = GS = 0x18, all
+ * flat 4 GiB segments from our own GDT; interrupts disabled; caches enabled;
+ * %esi = physical address of boot_params; %ebp = %edi = %ebx = 0; jump to the
+ * kernel's protected-mode entry (code32_start). No stack is needed: the kernel
+ * sets up its own from boot_params.
+ *
+ * Register contract inside the trampoline: %ebx = P (linear address of the
+ * page) from the first instructions until the final jump.
+ *
+ * Parameter fields (offsets from mint_trampoline_start, exported as symbols so
+ * the module computes them instead of hard-coding them):
+ *   mint_trampoline_boot_params  u32, in:  physical address of boot_params
+ *   mint_trampoline_entry        u32, in:  physical address of code32_start
+ *   mint_trampoline_reached      u32, out: MINT_REACHED once the CPU is in
+ *                                          protected mode and about to jump;
+ *                                          the module polls it ("left the
+ *                                          trampoline").
+ */
+
+#define MINT_REACHED	0x544e494d	/* "MINT" */
+#define BOOT_CS		0x10
+#define BOOT_DS		0x18
+#define X86_CR0_PE	0x00000001
+#define X86_CR0_NW	0x20000000
+#define X86_CR0_CD	0x40000000
+
+	.section .rodata, "a"
+	.balign 16
+	.globl mint_trampoline_start
+	.globl mint_trampoline_end
+	.globl mint_trampoline_boot_params
+	.globl mint_trampoline_entry
+	.globl mint_trampoline_reached
+
+	.code16
+mint_trampoline_start:
+	cli
+	cld
+	/* %ebx = P = CS << 4; DS = CS so fields are addressed by offset. */
+	movw	%cs, %ax
+	movw	%ax, %ds
+	movzwl	%ax, %ebx
+	shll	$4, %ebx
+
+	/* Patch the linear addresses the GDT descriptor and far jump need. */
+	leal	(gdt - mint_trampoline_start)(%ebx), %eax
+	movl	%eax, (gdt_desc + 2 - mint_trampoline_start)
+	leal	(start32 - mint_trampoline_start)(%ebx), %eax
+	movl	%eax, (jump32 - mint_trampoline_start)
+
+	lgdtl	(gdt_desc - mint_trampoline_start)
+
+	/* Mode switch: real mode -> 32-bit protected mode. Set PE; clear CD and
+	 * NW, which INIT leaves set, so the kernel starts with caches on. */
+	movl	%cr0, %eax
+	andl	$~(X86_CR0_CD | X86_CR0_NW), %eax
+	orl	$X86_CR0_PE, %eax
+	movl	%eax, %cr0
+
+	/* Far jump through memory loads CS = BOOT_CS and enters 32-bit code. */
+	ljmpl	*(jump32 - mint_trampoline_start)
+
+	.code32
+start32:
+	/* Flat data segments, as the boot protocol requires. */
+	movl	$BOOT_DS, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %ss
+	movl	%eax, %fs
+	movl	%eax, %gs
+
+	movl	(mint_trampoline_boot_params - mint_trampoline_start)(%ebx), %esi
+	movl	(mint_trampoline_entry - mint_trampoline_start)(%ebx), %eax
+	/* Tell the module this CPU has left real mode and is entering Linux. */
+	movl	$MINT_REACHED, (mint_trampoline_reached - mint_trampoline_start)(%ebx)
+	xorl	%ebp, %ebp
+	xorl	%edi, %edi
+	xorl	%ebx, %ebx
+	jmpl	*%eax
+
+	.balign 8
+gdt:
+	.quad	0				/* 0x00: null */
+	.quad	0				/* 0x08: unused */
+	.quad	0x00cf9a000000ffff		/* 0x10: flat 4 GiB code, 32-bit */
+	.quad	0x00cf92000000ffff		/* 0x18: flat 4 GiB data */
+gdt_end:
+gdt_desc:
+	.word	gdt_end - gdt - 1		/* limit */
+	.long	0				/* base, patched at run time */
+	.balign 4
+jump32:
+	.long	0				/* offset, patched at run time */
+	.word	BOOT_CS				/* selector */
+	.balign 4
+mint_trampoline_boot_params:
+	.long	0
+mint_trampoline_entry:
+	.long	0
+mint_trampoline_reached:
+	.long	0
+mint_trampoline_end:

@@ -1,0 +1,135 @@
+//! Running the host in QEMU: TCG, `-cpu max`, serial ports wired to files,
+//! a timeout, and QEMU killed on every exit path (the child is killed on drop).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::build::Artifacts;
+
+/// How to boot the host.
+pub struct Machine {
+    /// vCPUs (`-smp`).
+    pub cpus: u32,
+    /// Guest RAM in MiB.
+    pub mem_mib: u32,
+    /// Host kernel command line, without `console=` (added here).
+    pub append: String,
+    /// Number of serial ports (ttyS0 = host console, ttyS1.. = partitions).
+    pub serials: usize,
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Self { cpus: 2, mem_mib: 1024, append: String::new(), serials: 2 }
+    }
+}
+
+/// A running QEMU; killed when dropped.
+pub struct Qemu {
+    child: Child,
+    /// `serial[i]` is the file that receives ttyS<i>.
+    pub serial: Vec<PathBuf>,
+}
+
+/// Host command line parts every boot uses: the console, and a clean panic
+/// (stop, do not reboot) so a failing test ends instead of looping.
+const BASE_APPEND: &str = "console=ttyS0 panic=-1 printk.time=1";
+
+impl Qemu {
+    /// Boots `artifacts` with `machine`; serial logs go to `log_dir`.
+    pub fn boot(artifacts: &Artifacts, machine: &Machine, log_dir: &Path) -> Result<Self> {
+        fs::create_dir_all(log_dir)?;
+        let mut cmd = Command::new("qemu-system-x86_64");
+        cmd.args(["-machine", "pc", "-cpu", "max", "-accel", "tcg"])
+            .args(["-smp", &machine.cpus.to_string()])
+            .args(["-m", &format!("{}M", machine.mem_mib)])
+            .args(["-nodefaults", "-display", "none", "-no-reboot", "-monitor", "none"])
+            .arg("-kernel")
+            .arg(&artifacts.bzimage)
+            .arg("-initrd")
+            .arg(&artifacts.host_initramfs)
+            .arg("-append")
+            .arg(format!("{BASE_APPEND} {}", machine.append));
+        let mut serial = Vec::new();
+        for i in 0..machine.serials {
+            let path = log_dir.join(format!("ttyS{i}.log"));
+            let _ = fs::remove_file(&path);
+            cmd.arg("-serial").arg(format!("file:{}", path.display()));
+            serial.push(path);
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let child = cmd.spawn().context("cannot start qemu-system-x86_64")?;
+        Ok(Self { child, serial })
+    }
+
+    /// What ttyS<i> has printed so far.
+    pub fn log(&self, i: usize) -> String {
+        fs::read(&self.serial[i]).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+    }
+
+    /// Waits until QEMU exits by itself (the guest powered off), at most
+    /// `timeout`; on timeout QEMU is killed and an error returned.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                if !status.success() {
+                    let mut err = String::new();
+                    if let Some(mut e) = self.child.stderr.take() {
+                        use std::io::Read;
+                        let _ = e.read_to_string(&mut err);
+                    }
+                    bail!("QEMU exited with {status}: {}", err.trim());
+                }
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                bail!("timed out after {}s waiting for the guest to power off", timeout.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Calls `each` with newly printed text of ttyS<i> until QEMU exits or
+    /// `timeout` passes (then QEMU is killed).
+    pub fn follow(&mut self, timeout: Duration, mut each: impl FnMut(usize, &str)) -> Result<()> {
+        let start = Instant::now();
+        let mut seen = vec![0usize; self.serial.len()];
+        loop {
+            let exited = self.child.try_wait()?.is_some();
+            for i in 0..self.serial.len() {
+                let text = self.log(i);
+                if text.len() > seen[i] {
+                    // Print whole lines only (the rest comes next round).
+                    let end = if exited { text.len() } else { text[..].rfind('\n').map_or(seen[i], |p| p + 1) };
+                    if end > seen[i] {
+                        each(i, &text[seen[i]..end]);
+                        seen[i] = end;
+                    }
+                }
+            }
+            if exited {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                bail!("timed out after {}s", timeout.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

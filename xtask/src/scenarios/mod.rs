@@ -1,0 +1,176 @@
+//! `cargo xtask test`: host unit tests, then QEMU scenarios.
+//!
+//! A scenario boots the host with `mint.scenario=NAME` on its command line;
+//! the host's /init runs `qemu/scenarios/NAME.sh`, which performs the steps and
+//! prints what it observes as `@@ key value` lines (and raw command output) on
+//! the serial console. The assertions live here, in Rust, and read those real
+//! serial logs; the scripts decide nothing.
+
+mod module_load;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::build::Artifacts;
+use crate::cmd;
+use crate::paths;
+use crate::qemu::{Machine, Qemu};
+
+/// One end-to-end test.
+pub struct Scenario {
+    pub name: &'static str,
+    pub machine: fn() -> Machine,
+    pub timeout: Duration,
+    pub check: fn(&Logs) -> Vec<String>,
+}
+
+/// What the machine printed, one string per serial port.
+pub struct Logs {
+    pub serial: Vec<String>,
+}
+
+impl Logs {
+    /// The host console (ttyS0).
+    pub fn host(&self) -> &str {
+        &self.serial[0]
+    }
+}
+
+const SCENARIOS: &[Scenario] = &[module_load::SCENARIO];
+
+/// The value of the first `@@ key value` line in `log`.
+pub fn marker<'a>(log: &'a str, key: &str) -> Option<&'a str> {
+    markers(log, key).next()
+}
+
+/// The values of every `@@ key value` line in `log`.
+pub fn markers<'a, 'k>(log: &'a str, key: &'k str) -> impl Iterator<Item = &'a str> + use<'a, 'k> {
+    log.lines().filter_map(move |l| {
+        let rest = l.trim_end_matches('\r').strip_prefix("@@ ")?;
+        let value = rest.strip_prefix(key)?;
+        if value.is_empty() {
+            Some("")
+        } else {
+            value.strip_prefix(' ')
+        }
+    })
+}
+
+/// The text between `@@ NAME-begin` and `@@ NAME-end`.
+pub fn section<'a>(log: &'a str, name: &str) -> Option<&'a str> {
+    let begin = format!("@@ {name}-begin");
+    let end = format!("@@ {name}-end");
+    let start = log.find(&begin)? + begin.len();
+    let stop = log[start..].find(&end)? + start;
+    Some(&log[start..stop])
+}
+
+/// Kernel log lines that mean something went wrong.
+pub fn kernel_problems(log: &str) -> Vec<String> {
+    const BAD: &[&str] = &[
+        "WARNING:",
+        "Oops",
+        "BUG:",
+        "Call Trace",
+        "general protection fault",
+        "Kernel panic",
+        "refcount_t:",
+        "kernel BUG",
+    ];
+    log.lines()
+        .filter(|l| BAD.iter().any(|b| l.contains(b)))
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
+/// Asserts `marker(key) == want`, recording a failure otherwise.
+pub fn expect_marker(log: &str, key: &str, want: &str, failures: &mut Vec<String>) {
+    match marker(log, key) {
+        Some(v) if v.trim() == want => {}
+        Some(v) => failures.push(format!("`{key}` is {:?}, expected {want:?}", v.trim())),
+        None => failures.push(format!("no `@@ {key}` line in the log")),
+    }
+}
+
+fn run_scenario(artifacts: &Artifacts, s: &Scenario) -> Result<Vec<String>> {
+    let log_dir = paths::out().join("test-logs").join(s.name);
+    let mut machine = (s.machine)();
+    machine.append = format!("{} mint.scenario={}", machine.append, s.name);
+    let mut qemu = Qemu::boot(artifacts, &machine, &log_dir)?;
+    let ended = qemu.wait_exit(s.timeout);
+    let logs = Logs { serial: (0..qemu.serial.len()).map(|i| qemu.log(i)).collect() };
+    drop(qemu);
+    let mut failures = Vec::new();
+    if let Err(e) = ended {
+        failures.push(format!("{e:#}"));
+    }
+    if marker(logs.host(), "scenario-exit").is_none() {
+        failures.push("the scenario script did not finish".into());
+    }
+    failures.extend((s.check)(&logs));
+    if !failures.is_empty() {
+        println!("    logs: {}", log_dir.display());
+        let tail: Vec<&str> = logs.host().lines().rev().take(25).collect();
+        for l in tail.iter().rev() {
+            println!("    | {}", l.trim_end());
+        }
+    }
+    Ok(failures)
+}
+
+fn unit_tests(artifacts: &Artifacts) -> bool {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(paths::workspace())
+        .args(["test", "--workspace"])
+        // The loader's tests parse the real kernel image we just built.
+        .env("MINT_TEST_BZIMAGE", &artifacts.bzimage)
+        .env("MINT_REQUIRE_BZIMAGE", "1");
+    cmd::run(&mut c).is_ok()
+}
+
+/// Runs the unit tests (if `unit`) and every scenario matching `filter`.
+pub fn run_all(artifacts: &Artifacts, filter: Option<&str>, unit: bool) -> Result<()> {
+    let (mut passed, mut failed) = (0u32, 0u32);
+    if unit {
+        println!("==> host unit tests");
+        if unit_tests(artifacts) {
+            println!("PASS host unit tests");
+            passed += 1;
+        } else {
+            println!("FAIL host unit tests");
+            failed += 1;
+        }
+    }
+    for s in SCENARIOS.iter().filter(|s| filter.is_none_or(|f| s.name.contains(f))) {
+        println!("==> scenario {}", s.name);
+        let start = Instant::now();
+        match run_scenario(artifacts, s) {
+            Ok(f) if f.is_empty() => {
+                println!("PASS {} ({})", s.name, cmd::elapsed(start));
+                passed += 1;
+            }
+            Ok(f) => {
+                println!("FAIL {} ({})", s.name, cmd::elapsed(start));
+                for msg in f {
+                    println!("    - {msg}");
+                }
+                failed += 1;
+            }
+            Err(e) => {
+                println!("FAIL {}: {e:#}", s.name);
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} test(s) failed");
+    }
+    if passed == 0 {
+        bail!("no test matched");
+    }
+    Ok(())
+}
+
