@@ -1,8 +1,11 @@
-//! `mint-kexec` library: the host-testable loading logic of the mint kexec
-//! loader (bzImage parsing, memory layout planning, zero page construction).
+//! `mint-kexec` library: the host-testable loading logic of the mint loader
+//! (bzImage parsing, window planning, ACPI tables, zero page, load image).
 
-pub mod bzimage;
-pub mod plan;
-pub mod zeropage;
 pub mod acpi;
+pub mod assemble;
+pub mod bzimage;
+pub mod cmdline;
 pub mod load_blob;
+pub mod plan;
+pub mod sysfs;
+pub mod zeropage;

@@ -1,0 +1,149 @@
+//! Talking to the module through `/sys/kernel/mint/`.
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// The module's sysfs root.
+pub const ROOT: &str = "/sys/kernel/mint";
+
+/// One partition's directory.
+pub struct PartitionDir {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// Fails with a hint when the module is not loaded.
+pub fn require_module(root: &Path) -> Result<()> {
+    if !root.is_dir() {
+        bail!("{} does not exist: load the module first (insmod mint.ko)", root.display());
+    }
+    Ok(())
+}
+
+/// The last kernel log line about `name` from the mint module (the module
+/// explains every refusal there in one line).
+fn kernel_reason(name: &str) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    const O_NONBLOCK: i32 = 0o4000;
+    let mut kmsg = fs::OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open("/dev/kmsg").ok()?;
+    let mut last = None;
+    let mut buf = vec![0u8; 8192];
+    // /dev/kmsg returns one record per read; EAGAIN at the end.
+    while let Ok(n) = kmsg.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let rec = String::from_utf8_lossy(&buf[..n]);
+        if let Some((_, msg)) = rec.split_once(';') {
+            let msg = msg.lines().next().unwrap_or("").trim();
+            if msg.starts_with("mint: ") && (msg.contains(name) || name.is_empty()) {
+                last = Some(msg.to_string());
+            }
+        }
+    }
+    last
+}
+
+/// Writes `value` to `file` in one `write(2)`, turning a refusal into an
+/// error that carries the module's reason.
+pub fn write_value(file: &Path, value: &str, about: &str) -> Result<()> {
+    let result = fs::OpenOptions::new().write(true).open(file).and_then(|mut f| f.write_all(value.as_bytes()));
+    result.map_err(|e| {
+        let why = kernel_reason(about).map(|r| format!(" ({r})")).unwrap_or_default();
+        anyhow!("writing {:?} to {}: {}{}", value.trim_end(), file.display(), describe(&e), why)
+    })
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        ErrorKind::PermissionDenied => format!("{e} (mint's control files are root-only)"),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads a text file, trimmed.
+pub fn read_value(file: &Path) -> Result<String> {
+    Ok(fs::read_to_string(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .trim()
+        .to_string())
+}
+
+impl PartitionDir {
+    /// The directory of partition `name`, which must exist.
+    pub fn open(root: &Path, name: &str) -> Result<Self> {
+        require_module(root)?;
+        let dir = root.join(name);
+        if !dir.is_dir() {
+            bail!("no partition {name}: create it first (echo {name} > {}/create)", root.display());
+        }
+        Ok(Self { name: name.to_string(), dir })
+    }
+
+    pub fn read(&self, file: &str) -> Result<String> {
+        read_value(&self.dir.join(file))
+    }
+
+    pub fn write(&self, file: &str, value: &str) -> Result<()> {
+        write_value(&self.dir.join(file), value, &self.name)
+    }
+
+    /// Writes the load image to `load` (sysfs takes it a page at a time).
+    pub fn write_load(&self, blob: &[u8]) -> Result<()> {
+        let path = self.dir.join("load");
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        f.write_all(blob).map_err(|e| {
+            let why = kernel_reason(&self.name).map(|r| format!(" ({r})")).unwrap_or_default();
+            anyhow!("loading into {}: {}{}", self.name, describe(&e), why)
+        })
+    }
+}
+
+/// The I/O port of the platform's ACPI PM timer, from /proc/ioports.
+pub fn pm_timer_port(ioports: &str) -> Option<u16> {
+    ioports.lines().find(|l| l.contains("ACPI PM_TMR")).and_then(|l| {
+        let range = l.trim().split_whitespace().next()?;
+        u16::from_str_radix(range.split('-').next()?, 16).ok()
+    })
+}
+
+/// Parses `lowmem` ("0x11000-0x1ffff", inclusive) into `[start, end)`.
+pub fn parse_lowmem(s: &str) -> Option<std::ops::Range<u64>> {
+    let (a, b) = s.trim().split_once('-')?;
+    let p = |x: &str| u64::from_str_radix(x.trim().trim_start_matches("0x"), 16).ok();
+    let (a, b) = (p(a)?, p(b)?);
+    (a <= b).then(|| a..b + 1)
+}
+
+/// Parses `apic_ids` ("1 2").
+pub fn parse_apic_ids(s: &str) -> Option<Vec<u32>> {
+    s.split_whitespace().map(|x| x.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_pm_timer() {
+        let io = "0000-0cf7 : PCI Bus 0000:00\n  0600-063f : 0000:00:01.3\n    0600-0603 : ACPI PM1a_EVT_BLK\n    0608-060b : ACPI PM_TMR\n";
+        assert_eq!(pm_timer_port(io), Some(0x608));
+        assert_eq!(pm_timer_port("0000-001f : dma1\n"), None);
+    }
+
+    #[test]
+    fn parses_module_values() {
+        assert_eq!(parse_lowmem("0x11000-0x1ffff\n"), Some(0x11000..0x20000));
+        assert_eq!(parse_lowmem("junk"), None);
+        assert_eq!(parse_apic_ids("1 2\n"), Some(vec![1, 2]));
+        assert_eq!(parse_apic_ids(""), Some(vec![]));
+        assert_eq!(parse_apic_ids("1 x"), None);
+    }
+}
