@@ -45,6 +45,8 @@ extern "C" {
 
 const WORDS: usize = (MAX_CPUS as usize) / 64;
 static OWNED: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
+/// CPUs for which the guard has already logged a refusal (since their claim).
+static WARNED: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
 
 fn bit(cpu: u32) -> (usize, u64) {
     ((cpu / 64) as usize, 1u64 << (cpu % 64))
@@ -58,6 +60,7 @@ fn take(cpu: u32) -> bool {
 
 fn release(cpu: u32) {
     let (w, b) = bit(cpu);
+    WARNED[w].fetch_and(!b, Ordering::AcqRel);
     OWNED[w].fetch_and(!b, Ordering::AcqRel);
 }
 
@@ -174,7 +177,11 @@ pub(crate) struct HotplugGuard {
 /// Called by the CPU hotplug core only; no pointer arguments.
 unsafe extern "C" fn guard_prepare(cpu: u32) -> i32 {
     if is_owned(cpu) {
-        pr_warn!("CPU {} belongs to a partition; refusing to bring it online\n", cpu);
+        // The driver core retries EBUSY a few times: say it once per claim.
+        let (w, b) = bit(cpu);
+        if WARNED[w].fetch_or(b, Ordering::AcqRel) & b == 0 {
+            pr_warn!("CPU {} belongs to a partition; refusing to bring it online\n", cpu);
+        }
         return EBUSY.to_errno();
     }
     0

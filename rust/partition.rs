@@ -327,7 +327,7 @@ impl Partition {
         let ptr = (rd(BP_EXT_CMD_LINE_PTR) as u64) << 32 | rd(BP_CMD_LINE_PTR) as u64;
         let line = image.segments().find_map(|(d, data)| {
             let off = ptr.checked_sub(d)? as usize;
-            let rest = data.get(off..)?;
+            let rest = data.get(off..).filter(|r| !r.is_empty())?;
             let len = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
             rest.get(..len)
         });

@@ -18,6 +18,8 @@ pub struct Artifacts {
     pub module: PathBuf,
     pub kexec: PathBuf,
     pub host_initramfs: PathBuf,
+    /// The partitions' initramfs (also inside the host's, as /os2-initramfs.cpio.gz).
+    pub os2_initramfs: PathBuf,
 }
 
 const BUSYBOX: &str = "/bin/busybox";
@@ -59,13 +61,22 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
 
     let stage = Stage::begin("assembling initramfs images");
     let bzimage = copy(&tc.kdir.join("arch/x86/boot/bzImage"), &out.join("bzImage"))?;
+    let os2_initramfs = out.join("os2-initramfs.cpio.gz");
+    let qemu = ws.join("qemu");
+    fs::write(&os2_initramfs, base_image(&fs::read(qemu.join("os2-init.sh"))?)?.finish_gz()?)?;
     let host_initramfs = out.join("host-initramfs.cpio.gz");
-    fs::write(&host_initramfs, host_initramfs_image(&bzimage, &module, &kexec)?)?;
+    fs::write(&host_initramfs, host_initramfs_image(&bzimage, &module, &kexec, &os2_initramfs)?)?;
     stage.done();
 
-    let artifacts = Artifacts { bzimage, module, kexec, host_initramfs };
+    let artifacts = Artifacts { bzimage, module, kexec, host_initramfs, os2_initramfs };
     println!("build: artifacts");
-    for p in [&artifacts.bzimage, &artifacts.module, &artifacts.kexec, &artifacts.host_initramfs] {
+    for p in [
+        &artifacts.bzimage,
+        &artifacts.module,
+        &artifacts.kexec,
+        &artifacts.host_initramfs,
+        &artifacts.os2_initramfs,
+    ] {
         let len = fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         println!("    {:<40} {:>9} bytes", p.display(), len);
     }
@@ -113,14 +124,16 @@ fn base_image(init: &[u8]) -> Result<Archive> {
 }
 
 /// The host's initramfs: the module, the CLI, the kernel image partitions
-/// boot, and the scenario scripts from `qemu/scenarios/`.
-fn host_initramfs_image(bzimage: &Path, module: &Path, kexec: &Path) -> Result<Vec<u8>> {
+/// boot (the host's own), the partitions' initramfs, and the scenario
+/// scripts from `qemu/scenarios/`.
+fn host_initramfs_image(bzimage: &Path, module: &Path, kexec: &Path, os2: &Path) -> Result<Vec<u8>> {
     let qemu = paths::workspace().join("qemu");
     let mut a = base_image(&fs::read(qemu.join("host-init.sh"))?)?;
     a.file("/mint.ko", 0o644, &fs::read(module)?);
     a.file("/bin/mint-kexec", 0o755, &fs::read(kexec)?);
     a.dir("/boot");
     a.file("/boot/bzImage", 0o644, &fs::read(bzimage)?);
+    a.file("/os2-initramfs.cpio.gz", 0o644, &fs::read(os2)?);
     a.dir("/scenarios");
     let mut scripts: Vec<_> = fs::read_dir(qemu.join("scenarios"))?
         .filter_map(|e| e.ok().map(|e| e.path()))

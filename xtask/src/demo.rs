@@ -7,10 +7,12 @@ use anyhow::Result;
 
 use crate::build::Artifacts;
 use crate::paths;
-use crate::qemu::{Machine, Qemu};
+use crate::qemu::Qemu;
+use crate::scenarios::os2_machine;
 
 pub fn demo(artifacts: &Artifacts) -> Result<()> {
-    let machine = Machine { append: "mint.scenario=demo".into(), ..Machine::default() };
+    let mut machine = os2_machine();
+    machine.append.push_str(" mint.scenario=demo");
     let log_dir = paths::out().join("demo-logs");
     println!("demo: booting the host in QEMU (TCG, -smp {}); consoles follow", machine.cpus);
     let mut qemu = Qemu::boot(artifacts, &machine, &log_dir)?;

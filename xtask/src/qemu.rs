@@ -71,31 +71,6 @@ impl Qemu {
         fs::read(&self.serial[i]).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     }
 
-    /// Waits until QEMU exits by itself (the guest powered off), at most
-    /// `timeout`; on timeout QEMU is killed and an error returned.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Result<()> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                if !status.success() {
-                    let mut err = String::new();
-                    if let Some(mut e) = self.child.stderr.take() {
-                        use std::io::Read;
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    bail!("QEMU exited with {status}: {}", err.trim());
-                }
-                return Ok(());
-            }
-            if start.elapsed() > timeout {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                bail!("timed out after {}s waiting for the guest to power off", timeout.as_secs());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
     /// Calls `each` with newly printed text of ttyS<i> until QEMU exits or
     /// `timeout` passes (then QEMU is killed).
     pub fn follow(&mut self, timeout: Duration, mut each: impl FnMut(usize, &str)) -> Result<()> {

@@ -254,10 +254,23 @@ fn ensure_kernel(cache: &Path, src: &Path, tc: &Toolchain) -> Result<PathBuf> {
     } else {
         println!("setup: kernel build cached ({})", kdir.display());
     }
+    prune_other_builds(cache, &kdir);
     let current = cache.join("kernel/current");
     let _ = fs::remove_file(&current);
     symlink(&kdir, &current)?;
     Ok(kdir)
+}
+
+/// Removes kernel builds of older configurations (each is ~2 GiB).
+fn prune_other_builds(cache: &Path, keep: &Path) {
+    let Ok(entries) = fs::read_dir(cache.join("kernel")) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p != keep && p.is_dir() && !e.file_type().map(|t| t.is_symlink()).unwrap_or(true) {
+            println!("setup: removing old kernel build {}", p.display());
+            let _ = fs::remove_dir_all(&p);
+        }
+    }
 }
 
 fn kmake(src: &Path, kdir: &Path, tc: &Toolchain) -> Command {

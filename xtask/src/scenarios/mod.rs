@@ -7,6 +7,10 @@
 //! serial logs; the scripts decide nothing.
 
 mod module_load;
+mod os2_boot;
+mod os2_errors;
+
+pub use os2_boot::machine as os2_machine;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,9 +30,29 @@ pub struct Scenario {
     pub check: fn(&Logs) -> Vec<String>,
 }
 
-/// What the machine printed, one string per serial port.
+/// What the machine printed, one string per serial port, and every line
+/// stamped with when the harness saw it (to correlate the two consoles).
 pub struct Logs {
     pub serial: Vec<String>,
+    pub lines: Vec<Stamped>,
+    /// The random nonce passed on the host command line (`mint.nonce=`).
+    pub nonce: String,
+    /// SHA-256 of the bzImage QEMU booted, hex.
+    pub bzimage_sha256: String,
+}
+
+/// One line of serial output and when the harness read it.
+pub struct Stamped {
+    pub at: Duration,
+    pub port: usize,
+    pub text: String,
+}
+
+impl Logs {
+    /// When the first line on `port` containing `needle` was seen.
+    pub fn seen(&self, port: usize, needle: &str) -> Option<Duration> {
+        self.lines.iter().find(|l| l.port == port && l.text.contains(needle)).map(|l| l.at)
+    }
 }
 
 impl Logs {
@@ -38,7 +62,21 @@ impl Logs {
     }
 }
 
-const SCENARIOS: &[Scenario] = &[module_load::SCENARIO];
+const SCENARIOS: &[Scenario] = &[module_load::SCENARIO, os2_errors::SCENARIO, os2_boot::SCENARIO];
+
+/// A fresh random-enough nonce (time and process id through SHA-256).
+fn nonce() -> String {
+    use sha2::{Digest, Sha256};
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = Sha256::digest(format!("{}-{}", t.as_nanos(), std::process::id()));
+    d.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_hex(path: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(std::fs::read(path).unwrap_or_default());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// The value of the first `@@ key value` line in `log`.
 pub fn marker<'a>(log: &'a str, key: &str) -> Option<&'a str> {
@@ -97,10 +135,22 @@ pub fn expect_marker(log: &str, key: &str, want: &str, failures: &mut Vec<String
 fn run_scenario(artifacts: &Artifacts, s: &Scenario) -> Result<Vec<String>> {
     let log_dir = paths::out().join("test-logs").join(s.name);
     let mut machine = (s.machine)();
-    machine.append = format!("{} mint.scenario={}", machine.append, s.name);
+    let nonce = nonce();
+    machine.append = format!("{} mint.scenario={} mint.nonce={nonce}", machine.append, s.name);
     let mut qemu = Qemu::boot(artifacts, &machine, &log_dir)?;
-    let ended = qemu.wait_exit(s.timeout);
-    let logs = Logs { serial: (0..qemu.serial.len()).map(|i| qemu.log(i)).collect() };
+    let start = Instant::now();
+    let mut lines = Vec::new();
+    let ended = qemu.follow(s.timeout, |port, text| {
+        for l in text.lines() {
+            lines.push(Stamped { at: start.elapsed(), port, text: l.trim_end_matches('\r').to_string() });
+        }
+    });
+    let logs = Logs {
+        serial: (0..qemu.serial.len()).map(|i| qemu.log(i)).collect(),
+        lines,
+        nonce,
+        bzimage_sha256: sha256_hex(&artifacts.bzimage),
+    };
     drop(qemu);
     let mut failures = Vec::new();
     if let Err(e) = ended {

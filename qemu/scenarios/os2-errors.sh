@@ -1,0 +1,39 @@
+#!/bin/sh
+# Every wrong move on the os2 path: each must fail with a clear error and
+# change nothing. For each case: `@@ case NAME <error text>`, then the state
+# that must not have changed.
+M=/sys/kernel/mint
+P=$M/os2
+try() { # try NAME command...: run, report rc and stderr
+    name=$1; shift
+    out=$( ("$@") 2>&1 >/dev/null )
+    echo "@@ case $name rc=$? $out" | head -n1
+}
+snapshot() {
+    echo "@@ snap $1 state=$(cat $P/state 2>/dev/null) cpus=$(cat $P/cpus 2>/dev/null) memory=$(cat $P/memory 2>/dev/null) online=$(cat /sys/devices/system/cpu/online) iomem=$(grep -c ': os2' /proc/iomem)"
+}
+insmod /mint.ko
+try bad-name sh -c "echo foo > $M/create"
+echo os2 > $M/create
+try existing-name sh -c "echo os2 > $M/create"
+snapshot initial
+try cpu0 sh -c "echo 0 > $P/cpus"
+try no-such-cpu sh -c "echo 7 > $P/cpus"
+try bad-cpulist sh -c "echo 1-x > $P/cpus"
+try host-ram sh -c "echo 16M@0x1000000 > $P/memory"
+try bad-size sh -c "echo 16Q@0x20000000 > $P/memory"
+snapshot after-resources
+echo 1 > $P/cpus
+echo 256M@0x20000000 > $P/memory
+snapshot assigned
+try start-before-load sh -c "echo start > $P/state"
+snapshot after-start
+head -c 100000 /boot/bzImage > /tmp/truncated
+try not-bzimage mint-kexec load os2 /mint.ko
+try truncated mint-kexec load os2 /tmp/truncated
+try too-small mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --mem=8M@0x20000000
+try no-partition mint-kexec load os9 /boot/bzImage
+snapshot after-load-errors
+echo "@@ dmesg-begin"
+dmesg | grep mint
+echo "@@ dmesg-end"
