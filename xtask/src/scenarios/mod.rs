@@ -6,6 +6,7 @@
 //! the serial console. The assertions live here, in Rust, and read those real
 //! serial logs; the scripts decide nothing.
 
+mod lifecycle;
 mod module_load;
 mod os2_boot;
 mod os2_errors;
@@ -62,7 +63,12 @@ impl Logs {
     }
 }
 
-const SCENARIOS: &[Scenario] = &[module_load::SCENARIO, os2_errors::SCENARIO, os2_boot::SCENARIO];
+const SCENARIOS: &[Scenario] = &[
+    module_load::SCENARIO,
+    os2_errors::SCENARIO,
+    os2_boot::SCENARIO,
+    lifecycle::SCENARIO,
+];
 
 /// A fresh random-enough nonce (time and process id through SHA-256).
 fn nonce() -> String {
@@ -130,6 +136,50 @@ pub fn expect_marker(log: &str, key: &str, want: &str, failures: &mut Vec<String
         Some(v) => failures.push(format!("`{key}` is {:?}, expected {want:?}", v.trim())),
         None => failures.push(format!("no `@@ {key}` line in the log")),
     }
+}
+
+/// Checks `@@ case NAME rc=N message` lines written by the scripts' `try`:
+/// each case must have failed, with `want` in its message (case-insensitive)
+/// and, if given, `klog` in the kernel log section.
+pub fn check_cases(host: &str, cases: &[(&str, &str, Option<&str>)]) -> Vec<String> {
+    let mut f = Vec::new();
+    let dmesg = section(host, "dmesg").unwrap_or("");
+    for (case, want, klog) in cases {
+        let got = markers(host, "case").find(|v| v.split_whitespace().next() == Some(case));
+        match got {
+            None => f.push(format!("{case}: not run")),
+            Some(v) if v.contains(" rc=0") => f.push(format!("{case}: was accepted: {v}")),
+            Some(v) if !v.to_lowercase().contains(&want.to_lowercase()) => {
+                f.push(format!("{case}: error does not say {want:?}: {v}"))
+            }
+            Some(_) => {}
+        }
+        if let Some(k) = klog {
+            if !dmesg.contains(k) {
+                f.push(format!("{case}: kernel log lacks {k:?}"));
+            }
+        }
+    }
+    f
+}
+
+/// Heartbeats seen on `port` between `from` and `to`, and the longest gap
+/// between consecutive ones (including the window's edges).
+pub fn heartbeat_gaps(logs: &Logs, port: usize, from: Duration, to: Duration) -> (usize, Duration) {
+    let beats: Vec<Duration> = logs
+        .lines
+        .iter()
+        .filter(|l| l.port == port && l.text.contains("] heartbeat "))
+        .map(|l| l.at)
+        .filter(|t| *t >= from && *t <= to)
+        .collect();
+    let mut worst = Duration::ZERO;
+    let mut prev = from;
+    for t in beats.iter().copied().chain(std::iter::once(to)) {
+        worst = worst.max(t.saturating_sub(prev));
+        prev = t;
+    }
+    (beats.len(), worst)
 }
 
 fn run_scenario(artifacts: &Artifacts, s: &Scenario) -> Result<Vec<String>> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{marker, markers, section, Logs, Scenario};
+use super::{marker, markers, Logs, Scenario};
 
 pub const SCENARIO: Scenario = Scenario {
     name: "os2-errors",
@@ -22,6 +22,21 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("host-ram", "busy", Some("os2: memory: range overlaps System RAM")),
     ("bad-size", "Invalid argument", Some("os2: memory:")),
     ("start-before-load", "Exec format error", Some("os2: state:")),
+    ("cpus-empty", "Invalid argument", Some("os2: cpus:")),
+    ("cpus-negative", "Invalid argument", Some("os2: cpus:")),
+    ("cpus-overflow", "Invalid argument", Some("os2: cpus:")),
+    ("cpus-junk", "Invalid argument", Some("os2: cpus:")),
+    ("mem-empty", "Invalid argument", Some("os2: memory:")),
+    ("mem-negative", "Invalid argument", Some("os2: memory:")),
+    ("mem-overflow", "Invalid argument", Some("os2: memory:")),
+    ("mem-junk", "Invalid argument", Some("os2: memory:")),
+    ("mem-wrap", "Invalid argument", Some("os2: memory:")),
+    ("cmdline-too-long", "command line", None),
+    ("unknown-state", "nonexistent", None),
+    ("unknown-destroy", "No such file", Some("destroy: no partition os9")),
+    ("bad-destroy", "Invalid argument", Some("destroy: partition name")),
+    ("bad-command", "Invalid argument", Some("os2: state:")),
+    ("stop-when-not-running", "Invalid argument", Some("os2: state:")),
     ("not-bzimage", "not a bzImage", None),
     ("truncated", "truncated", None),
     ("too-small", "too small", None),
@@ -30,23 +45,7 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
 
 fn check(logs: &Logs) -> Vec<String> {
     let host = logs.host();
-    let mut f = Vec::new();
-    for (case, want, klog) in CASES {
-        let got = markers(host, "case").find(|v| v.split_whitespace().next() == Some(case));
-        match got {
-            None => f.push(format!("{case}: not run")),
-            Some(v) if v.contains("rc=0") => f.push(format!("{case}: was accepted: {v}")),
-            Some(v) if !v.to_lowercase().contains(&want.to_lowercase()) => {
-                f.push(format!("{case}: error does not say {want:?}: {v}"))
-            }
-            Some(_) => {}
-        }
-        if let (Some(k), Some(d)) = (klog, section(host, "dmesg")) {
-            if !d.contains(k) {
-                f.push(format!("{case}: kernel log lacks {k:?}"));
-            }
-        }
-    }
+    let mut f = super::check_cases(host, CASES);
     // Nothing changed by the refused moves.
     let snap = |n: &str| markers(host, "snap").find(|v| v.starts_with(&format!("{n} "))).map(|v| v[n.len()..].trim().to_string());
     let unassigned = "state=empty cpus= memory= online=0-1 iomem=0";

@@ -1,0 +1,28 @@
+# Helpers shared by the scenario scripts (sourced, not run).
+M=/sys/kernel/mint
+NONCE=$(sed -n 's/.*mint\.nonce=\([^ ]*\).*/\1/p' /proc/cmdline)
+
+# try NAME command...: run a command that must fail; report its status and
+# first line of error output as `@@ case NAME rc=N message`.
+try() {
+    name=$1; shift
+    out=$( ("$@") 2>&1 >/dev/null )
+    echo "@@ case $name rc=$? $out" | head -n1
+}
+
+# host_snapshot TAG: what must be identical before insmod and after rmmod.
+host_snapshot() {
+    echo "@@ host-$1 online=$(cat /sys/devices/system/cpu/online) iomem=$(md5sum < /proc/iomem | cut -c1-12) memfree_kb=$(sed -n 's/^MemFree: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+}
+
+# partition NAME CPUS MEMORY: create and assign resources.
+partition() {
+    echo "$1" > $M/create && echo "$2" > $M/$1/cpus && echo "$3" > $M/$1/memory
+}
+
+# load NAME NONCE [extra append]: load the host's own image with the os2 initramfs.
+load() {
+    mint-kexec load "$1" /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$2 $3" > /dev/null
+}
+
+state() { cat $M/$1/state; }

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Two partitions at once (os2 on CPU 1, os3 on CPU 2), every lifecycle step,
+# wrong moves while they run, and a host left exactly as before insmod.
+. /scenarios/lib.sh
+host_snapshot before
+insmod /mint.ko
+partition os2 1 256M@0x20000000
+echo os3 > $M/create
+try os3-cpu-owned sh -c "echo 1 > $M/os3/cpus"
+try os3-overlap sh -c "echo 128M@0x28000000 > $M/os3/memory"
+echo 2 > $M/os3/cpus
+echo 128M@0x30000000 > $M/os3/memory
+load os2 "$NONCE-os2"
+load os3 "$NONCE-os3"
+echo start > $M/os2/state
+echo start > $M/os3/state
+echo "@@ states $(state os2) $(state os3)"
+echo "@@ partitions $(cat $M/partitions | tr '\n' ',')"
+try start-running sh -c "echo start > $M/os2/state"
+try cpus-running sh -c "echo 1 > $M/os2/cpus"
+try memory-running sh -c "echo 256M@0x20000000 > $M/os2/memory"
+try destroy-running sh -c "echo os2 > $M/destroy"
+try load-running load os2 "$NONCE-again"
+try rmmod-running rmmod mint
+sleep 3
+echo "@@ os3-ops-begin"
+echo stop > $M/os3/state
+echo "@@ os3-after-stop $(state os3)"
+try stop-stopped sh -c "echo stop > $M/os3/state"
+echo start > $M/os3/state
+echo "@@ os3-after-restart $(state os3)"
+sleep 3
+echo stop > $M/os3/state
+echo os3 > $M/destroy
+echo "@@ os3-destroy-rc $?"
+echo "@@ os3-ops-end"
+echo "@@ online-after-os3 $(cat /sys/devices/system/cpu/online)"
+echo "@@ pinned-cpu $(taskset -c 2 sh -c 'cut -d" " -f39 /proc/self/stat')"
+echo "@@ os3-iomem $(grep -c ': os3' /proc/iomem)"
+echo "@@ partitions-after-os3 $(cat $M/partitions | tr '\n' ',')"
+sleep 1
+echo stop > $M/os2/state
+echo os2 > $M/destroy
+rmmod mint
+echo "@@ rmmod-rc $?"
+host_snapshot after
+echo "@@ dmesg-begin"
+dmesg
+echo "@@ dmesg-end"

@@ -1,0 +1,96 @@
+//! Scenario `lifecycle`: two partitions at once, stop/restart/destroy, wrong
+//! moves while running, rmmod refused then clean (issue: partition lifecycle).
+
+use std::time::Duration;
+
+use super::{check_cases, expect_marker, heartbeat_gaps, kernel_problems, marker, section, Logs, Scenario};
+use crate::qemu::Machine;
+
+fn machine() -> Machine {
+    Machine {
+        cpus: 3,
+        mem_mib: 1024,
+        append: "memmap=256M$0x20000000 memmap=128M$0x30000000".into(),
+        serials: 3,
+    }
+}
+
+pub const SCENARIO: Scenario = Scenario { name: "lifecycle", machine, timeout: Duration::from_secs(240), check };
+
+const CASES: &[(&str, &str, Option<&str>)] = &[
+    ("os3-cpu-owned", "busy", Some("os3: cpus: CPU already belongs to a partition")),
+    ("os3-overlap", "busy", Some("os3: memory: overlaps another partition's window")),
+    ("start-running", "busy", Some("os2: state:")),
+    ("cpus-running", "busy", Some("os2: cpus:")),
+    ("memory-running", "busy", Some("os2: memory:")),
+    ("destroy-running", "busy", Some("os2: destroy:")),
+    ("load-running", "busy", Some("os2: load:")),
+    ("rmmod-running", "", None),
+    ("stop-stopped", "Invalid argument", Some("os3: state:")),
+];
+
+fn check(logs: &Logs) -> Vec<String> {
+    let host = logs.host();
+    let mut f = check_cases(host, CASES);
+    expect_marker(host, "states", "running running", &mut f);
+    expect_marker(host, "partitions", "os2 running,os3 running,", &mut f);
+    expect_marker(host, "os3-after-stop", "stopped", &mut f);
+    expect_marker(host, "os3-after-restart", "running", &mut f);
+    expect_marker(host, "os3-destroy-rc", "0", &mut f);
+    expect_marker(host, "online-after-os3", "0,2", &mut f);
+    expect_marker(host, "pinned-cpu", "2", &mut f);
+    expect_marker(host, "os3-iomem", "0", &mut f);
+    expect_marker(host, "partitions-after-os3", "os2 running,", &mut f);
+    expect_marker(host, "rmmod-rc", "0", &mut f);
+
+    // Each partition on its own console; os3 booted twice from one load.
+    let ups = |port: usize, nonce: &str| {
+        logs.serial[port].lines().filter(|l| l.contains(&format!("MINT-PARTITION-UP nonce={nonce} "))).count()
+    };
+    let n2 = ups(1, &format!("{}-os2", logs.nonce));
+    let n3 = ups(2, &format!("{}-os3", logs.nonce));
+    if n2 != 1 {
+        f.push(format!("os2 booted {n2} times on ttyS1, expected 1"));
+    }
+    if n3 != 2 {
+        f.push(format!("os3 booted {n3} times on ttyS2, expected 2 (start, stop, start)"));
+    }
+    if logs.serial[1].contains("-os3") || logs.serial[2].contains("-os2 ") {
+        f.push("a partition's output appeared on the other's console".into());
+    }
+    // os2 keeps its heartbeat while os3 is stopped, restarted and destroyed.
+    match (logs.seen(0, "@@ os3-ops-begin"), logs.seen(0, "@@ os3-ops-end")) {
+        (Some(a), Some(b)) => {
+            let (count, worst) = heartbeat_gaps(logs, 1, a, b);
+            if count < 3 || worst > Duration::from_millis(2500) {
+                f.push(format!(
+                    "os2 heartbeat interrupted during os3's stop/restart/destroy: {count} beats, longest gap {:.1} s",
+                    worst.as_secs_f64()
+                ));
+            }
+        }
+        _ => f.push("no os3 operations window in the log".into()),
+    }
+    // The host is exactly as before insmod.
+    let snap = |tag: &str| marker(host, &format!("host-{tag}")).map(str::to_string);
+    match (snap("before"), snap("after")) {
+        (Some(b), Some(a)) => {
+            let field = |s: &str, k: &str| s.split_whitespace().find_map(|w| w.strip_prefix(k)).map(str::to_string);
+            for k in ["online=", "iomem="] {
+                if field(&b, k) != field(&a, k) {
+                    f.push(format!("host {k} changed: before {b:?}, after {a:?}"));
+                }
+            }
+            let kb = |s: &str| field(s, "memfree_kb=").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            if (kb(&b) - kb(&a)).abs() > 8 * 1024 {
+                f.push(format!("host MemFree moved by more than 8 MiB: before {b:?}, after {a:?}"));
+            }
+        }
+        _ => f.push("missing host snapshots".into()),
+    }
+    match section(host, "dmesg") {
+        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
+        None => f.push("no dmesg section".into()),
+    }
+    f
+}
