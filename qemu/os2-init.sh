@@ -13,6 +13,10 @@ say() { echo "$*" > /dev/kmsg; echo "tty: $*"; }
 nonce=$(sed -n 's/.*mint\.nonce=\([^ ]*\).*/\1/p' /proc/cmdline)
 memtotal=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 say "MINT-PARTITION-UP nonce=$nonce cpus=$(nproc) memtotal_kb=$memtotal online=$(cat /sys/devices/system/cpu/online)"
+# Test hooks: `mint.action=poweroff` powers the partition off after the marker.
+case " $(cat /proc/cmdline) " in
+    *" mint.action=poweroff "*) say "powering off"; poweroff -f ;;
+esac
 [ -x /workload.sh ] && /workload.sh
 i=0
 while true; do

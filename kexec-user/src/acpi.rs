@@ -11,9 +11,43 @@
 //! 0x030   XSDT  -> FADT, MADT
 //! 0x070   RSDT  -> FADT, MADT      (only pointed to if the block lies below 4 GiB)
 //! 0x0a0   FADT  (revision 6, hardware-reduced, PM timer only)
-//! 0x1c0   DSDT  (empty definition block)
-//! 0x1f0   MADT  (decoy LAPIC, then one LAPIC per partition CPU)
+//! 0x1c0   DSDT  (36 bytes: empty; 85 bytes: the console UART, see below)
+//! M       MADT  (decoy LAPIC, then one LAPIC per partition CPU), where
+//!               M = DSDT end rounded up to 16: 0x1f0 with an empty DSDT,
+//!               0x220 with the console UART
 //! ```
+//!
+//! All tables start 16-byte aligned; the block ends with the MADT, at most
+//! 0x220 + 44 + 8 * 255 = 0xa44 bytes, well inside [`ACPI_BLOCK_SIZE`].
+//!
+//! The DSDT's only content, if the partition has a console UART, is that
+//! UART, described without an interrupt (hand-encoded AML, [`dsdt_aml`]):
+//!
+//! ```text
+//! Scope (\_SB_) {
+//!     Device (COM1) {
+//!         Name (_HID, EisaId ("PNP0501"))        // 16550A-compatible COM port
+//!         Name (_UID, One)
+//!         Name (_CRS, ResourceTemplate () {
+//!             IO (Decode16, BASE, BASE, 0x01, 0x08)
+//!         })                                     // no IRQ descriptor
+//!     }
+//! }
+//! ```
+//!
+//! Why: hardware-reduced ACPI gives the guest the null legacy PIC, so ISA
+//! IRQ 3/4 do not exist for it, and the legacy ttyS entries (irq 3/4 from
+//! the kernel's built-in table) wait forever for a transmit interrupt: the
+//! polled printk console works, but the tty never sends a byte. 8250_pnp
+//! binds PNP0501, finds no IRQ resource and registers the port with irq 0
+//! (`uart_read_port_properties` returns -ENXIO, which it takes as "poll");
+//! the 8250 core then services irq-0 ports from a timer
+//! (`univ8250_setup_timer`) and does not raise MCR.OUT2, which a PC UART
+//! needs to drive its (the host's) interrupt line. The PNP driver registers before the legacy
+//! ports, and `serial8250_find_match_or_unused` matches the legacy entry
+//! with the same I/O base, so the port keeps its line (ttyS1 for 0x2f8) and
+//! the `console=ttyS1` console. The device is COM1 of the partition's own
+//! namespace; Linux numbers the line by I/O base, not by name or `_UID`.
 //!
 //! The block is built for a given physical base; every pointer in it is
 //! `base + offset`. The caller places [`AcpiTables::bytes`] at that base in the
@@ -70,8 +104,12 @@ const RSDT_OFF: usize = 0x070;
 const RSDT_LEN: usize = HEADER_LEN + 2 * 4;
 const FADT_OFF: usize = 0x0a0;
 const DSDT_OFF: usize = 0x1c0;
-const DSDT_LEN: usize = HEADER_LEN;
-const MADT_OFF: usize = 0x1f0;
+// The MADT follows the DSDT, whose length depends on its content.
+
+/// Number of I/O ports a 16550 UART decodes.
+pub const UART_PORTS: u16 = 8;
+/// Highest I/O base a UART can have (its 8 ports must fit the 16-bit space).
+pub const MAX_UART_BASE: u16 = u16::MAX - (UART_PORTS - 1);
 
 // FADT field offsets (ACPI 6.5, table 5.9).
 const FADT_FIRMWARE_CTRL: usize = 36;
@@ -139,6 +177,8 @@ pub enum AcpiError {
     UnalignedBase(u64),
     /// The block would wrap the 64-bit address space.
     BaseTooHigh(u64),
+    /// The console UART's 8 I/O ports would run past port 0xffff.
+    UartBaseTooHigh(u16),
 }
 
 impl fmt::Display for AcpiError {
@@ -161,6 +201,10 @@ impl fmt::Display for AcpiError {
             AcpiError::BaseTooHigh(base) => {
                 write!(f, "ACPI block at {base:#x} would wrap the 64-bit address space")
             }
+            AcpiError::UartBaseTooHigh(port) => write!(
+                f,
+                "console UART at I/O port {port:#x} would run past port 0xffff (at most {MAX_UART_BASE:#x})"
+            ),
         }
     }
 }
@@ -176,11 +220,15 @@ impl std::error::Error for AcpiError {}
 ///   sharing it with the host is harmless), e.g. 0x608 on QEMU q35.
 /// * `decoy_apic_id`: an APIC id that belongs to no partition CPU (ideally to
 ///   no CPU at all, or to the host's BSP); see [`build`]'s MADT notes.
+/// * `console_uart`: I/O base of the partition's own 16550 UART (e.g. 0x2f8,
+///   ttyS1), described in the DSDT without an interrupt (see the module
+///   notes); `None` leaves the DSDT empty.
 pub fn build(
     base_phys: u64,
     apic_ids: &[u32],
     pm_timer_port: u16,
     decoy_apic_id: u32,
+    console_uart: Option<u16>,
 ) -> Result<AcpiTables, AcpiError> {
     if apic_ids.is_empty() {
         return Err(AcpiError::NoCpus);
@@ -208,9 +256,15 @@ pub fn build(
     if base_phys.checked_add(ACPI_BLOCK_SIZE).is_none() {
         return Err(AcpiError::BaseTooHigh(base_phys));
     }
+    if let Some(port) = console_uart.filter(|&p| p > MAX_UART_BASE) {
+        return Err(AcpiError::UartBaseTooHigh(port));
+    }
 
+    let aml = dsdt_aml(console_uart);
+    let dsdt_len = HEADER_LEN + aml.len();
+    let madt_off = align16(DSDT_OFF + dsdt_len);
     let madt_len = HEADER_LEN + 8 + LAPIC_ENTRY_LEN * (apic_ids.len() + 1);
-    let total = MADT_OFF + madt_len;
+    let total = madt_off + madt_len;
     debug_assert!(total as u64 <= ACPI_BLOCK_SIZE);
     let addr = |off: usize| base_phys + off as u64;
     // 32-bit pointers (RSDT, FADT.DSDT) only if the whole block is below 4 GiB;
@@ -230,8 +284,8 @@ pub fn build(
         // No FACS: there is no firmware waking vector or global lock to share.
         put_u32(t, FADT_FIRMWARE_CTRL, 0);
         put_u64(t, FADT_X_FIRMWARE_CTRL, 0);
-        // The DSDT is an empty definition block: no devices, no AML to run,
-        // so no _PRT, no PCI root bridge, no EC, no buttons, no thermal zones.
+        // The DSDT holds at most the console UART: no methods to run, no
+        // _PRT, no PCI root bridge, no EC, no buttons, no thermal zones.
         put_u32(t, FADT_DSDT, addr32(DSDT_OFF));
         put_u64(t, FADT_X_DSDT, addr(DSDT_OFF));
         // Preferred PM profile: unspecified.
@@ -279,16 +333,17 @@ pub fn build(
         checksum_table(t);
     }
 
-    // DSDT: just a header (revision 2: 64-bit AML integers).
+    // DSDT: a header (revision 2: 64-bit AML integers), then the AML.
     {
-        let t = &mut block[DSDT_OFF..DSDT_OFF + DSDT_LEN];
+        let t = &mut block[DSDT_OFF..DSDT_OFF + dsdt_len];
+        t[HEADER_LEN..].copy_from_slice(&aml);
         write_header(t, b"DSDT", 2);
         checksum_table(t);
     }
 
     // MADT.
     {
-        let t = &mut block[MADT_OFF..MADT_OFF + madt_len];
+        let t = &mut block[madt_off..madt_off + madt_len];
         write_header(t, b"APIC", 5);
         put_u32(t, HEADER_LEN, LOCAL_APIC_ADDRESS);
         // Flags 0: no PCAT_COMPAT, there is no 8259 pair for the guest to
@@ -342,14 +397,14 @@ pub fn build(
         let t = &mut block[XSDT_OFF..XSDT_OFF + XSDT_LEN];
         write_header(t, b"XSDT", 1);
         put_u64(t, HEADER_LEN, addr(FADT_OFF));
-        put_u64(t, HEADER_LEN + 8, addr(MADT_OFF));
+        put_u64(t, HEADER_LEN + 8, addr(madt_off));
         checksum_table(t);
     }
     if low {
         let t = &mut block[RSDT_OFF..RSDT_OFF + RSDT_LEN];
         write_header(t, b"RSDT", 1);
         put_u32(t, HEADER_LEN, addr32(FADT_OFF));
-        put_u32(t, HEADER_LEN + 4, addr32(MADT_OFF));
+        put_u32(t, HEADER_LEN + 4, addr32(madt_off));
         checksum_table(t);
     }
 
@@ -371,6 +426,163 @@ pub fn build(
         bytes: block,
         rsdp_addr: addr(RSDP_OFF),
     })
+}
+
+// AML opcodes and prefixes (ACPI 6.5, section 20).
+const AML_ZERO_OP: u8 = 0x00;
+const AML_ONE_OP: u8 = 0x01;
+const AML_NAME_OP: u8 = 0x08;
+const AML_BYTE_PREFIX: u8 = 0x0a;
+const AML_WORD_PREFIX: u8 = 0x0b;
+const AML_DWORD_PREFIX: u8 = 0x0c;
+const AML_QWORD_PREFIX: u8 = 0x0e;
+const AML_SCOPE_OP: u8 = 0x10;
+const AML_BUFFER_OP: u8 = 0x11;
+const AML_ROOT_CHAR: u8 = b'\\';
+const AML_EXT_OP_PREFIX: u8 = 0x5b;
+const AML_DEVICE_OP: u8 = 0x82;
+
+// Small resource descriptors (ACPI 6.5, section 6.4.2).
+/// I/O port descriptor: type 0x08, length 7.
+const RES_IO_PORT: u8 = 0x47;
+/// I/O port descriptor information: the device decodes 16 address bits.
+const RES_IO_DECODE16: u8 = 0x01;
+/// End tag: type 0x0f, length 1 (the checksum byte).
+const RES_END_TAG: u8 = 0x79;
+
+/// EISA id of a 16550A-compatible COM port.
+pub const UART_HID: &str = "PNP0501";
+/// Name of the UART device in the partition's namespace (`\_SB.COM1`).
+pub const UART_DEVICE: [u8; 4] = *b"COM1";
+/// `_UID` of the UART device.
+pub const UART_UID: u64 = 1;
+
+/// The DSDT's AML: nothing, or the console UART at `console_uart` as
+/// `\_SB.COM1` (PNP0501, one I/O range of 8 ports, no interrupt).
+pub fn dsdt_aml(console_uart: Option<u16>) -> Vec<u8> {
+    let Some(base) = console_uart else {
+        return Vec::new();
+    };
+    let mut device = UART_DEVICE.to_vec();
+    device.extend(aml_name(b"_HID", &aml_dword(eisa_id(UART_HID))));
+    device.extend(aml_name(b"_UID", &aml_integer(UART_UID)));
+    device.extend(aml_name(b"_CRS", &aml_buffer(&uart_resources(base))));
+
+    let mut scope = vec![AML_ROOT_CHAR];
+    scope.extend_from_slice(b"_SB_");
+    scope.extend(aml_package(&[AML_EXT_OP_PREFIX, AML_DEVICE_OP], &device));
+    aml_package(&[AML_SCOPE_OP], &scope)
+}
+
+/// `ResourceTemplate () { IO (Decode16, base, base, 1, 8) }`: the I/O port
+/// descriptor and the end tag, whose checksum makes the whole template sum
+/// to zero.
+fn uart_resources(base: u16) -> Vec<u8> {
+    let [lo, hi] = base.to_le_bytes();
+    let mut r = vec![
+        RES_IO_PORT,
+        RES_IO_DECODE16,
+        lo,
+        hi, // minimum base
+        lo,
+        hi, // maximum base: fixed
+        1,  // alignment
+        UART_PORTS as u8,
+        RES_END_TAG,
+    ];
+    r.push(0u8.wrapping_sub(sum(&r)));
+    r
+}
+
+/// The PkgLength encoding for a package whose content after the PkgLength is
+/// `content_len` bytes: the encoded value counts the PkgLength bytes too.
+/// One byte holds up to 63; otherwise the lead byte's bits 7-6 give the
+/// number of following bytes, its bits 3-0 the low nibble, and each
+/// following byte the next 8 bits.
+fn aml_pkg_length(content_len: usize) -> Vec<u8> {
+    if content_len < 63 {
+        return vec![(content_len + 1) as u8];
+    }
+    let extra = (1..=3)
+        .find(|&n| content_len + 1 + n < 1 << (4 + 8 * n))
+        .expect("AML package longer than 2^28 bytes");
+    let v = content_len + 1 + extra;
+    let mut out = vec![((extra as u8) << 6) | (v & 0xf) as u8];
+    out.extend((0..extra).map(|i| (v >> (4 + 8 * i)) as u8));
+    out
+}
+
+/// `op PkgLength body`.
+fn aml_package(op: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = op.to_vec();
+    out.extend(aml_pkg_length(body.len()));
+    out.extend_from_slice(body);
+    out
+}
+
+/// `Name (seg, value)`.
+fn aml_name(seg: &[u8; 4], value: &[u8]) -> Vec<u8> {
+    let mut out = vec![AML_NAME_OP];
+    out.extend_from_slice(seg);
+    out.extend_from_slice(value);
+    out
+}
+
+/// A DWordConst.
+fn aml_dword(v: u32) -> Vec<u8> {
+    let mut out = vec![AML_DWORD_PREFIX];
+    out.extend_from_slice(&v.to_le_bytes());
+    out
+}
+
+/// The shortest integer encoding, as iasl emits it (Zero, One, Byte, Word,
+/// DWord or QWord constant).
+fn aml_integer(v: u64) -> Vec<u8> {
+    match v {
+        0 => vec![AML_ZERO_OP],
+        1 => vec![AML_ONE_OP],
+        2..=0xff => vec![AML_BYTE_PREFIX, v as u8],
+        0x100..=0xffff => {
+            let mut out = vec![AML_WORD_PREFIX];
+            out.extend_from_slice(&(v as u16).to_le_bytes());
+            out
+        }
+        0x1_0000..=0xffff_ffff => aml_dword(v as u32),
+        _ => {
+            let mut out = vec![AML_QWORD_PREFIX];
+            out.extend_from_slice(&v.to_le_bytes());
+            out
+        }
+    }
+}
+
+/// `Buffer () { bytes }`: the buffer size as an integer, then the bytes.
+fn aml_buffer(bytes: &[u8]) -> Vec<u8> {
+    let mut body = aml_integer(bytes.len() as u64);
+    body.extend_from_slice(bytes);
+    aml_package(&[AML_BUFFER_OP], &body)
+}
+
+/// The compressed EISA id of a 7-character PNP id ("PNP0501"): three
+/// 5-bit letters (`'A'` = 1) and four hex digits, stored big-endian, so the
+/// DWord's bytes in memory read 0x41 0xd0 0x05 0x01 for PNP0501.
+pub fn eisa_id(id: &str) -> u32 {
+    let b = id.as_bytes();
+    assert!(
+        b.len() == 7
+            && b[..3].iter().all(u8::is_ascii_uppercase)
+            && b[3..].iter().all(u8::is_ascii_hexdigit),
+        "bad EISA id {id:?}"
+    );
+    let letters = b[..3]
+        .iter()
+        .fold(0u32, |a, &c| (a << 5) | u32::from(c - b'A' + 1));
+    let product = u32::from_str_radix(&id[3..], 16).unwrap();
+    ((letters << 16) | product).swap_bytes()
+}
+
+fn align16(off: usize) -> usize {
+    (off + 15) & !15
 }
 
 fn put_u16(t: &mut [u8], off: usize, v: u16) {
@@ -461,7 +673,7 @@ mod tests {
         assert_eq!(u32_at(tab, 24), OEM_REVISION);
         assert_eq!(&tab[28..32], &CREATOR_ID);
         assert_eq!(u32_at(tab, 32), CREATOR_REVISION);
-        assert_eq!(off % 8, 0, "tables are 8-byte aligned");
+        assert_eq!(off % 16, 0, "tables are 16-byte aligned");
         tab
     }
 
@@ -485,7 +697,7 @@ mod tests {
 
     #[test]
     fn rsdp_fields_and_checksums() {
-        let t = build(BASE, &[2, 3], 0x608, 0xf).unwrap();
+        let t = build(BASE, &[2, 3], 0x608, 0xf, None).unwrap();
         assert!(t.bytes.len() as u64 <= ACPI_BLOCK_SIZE);
         assert_eq!(t.rsdp_addr, BASE);
         let r = rsdp(&t, BASE);
@@ -508,7 +720,7 @@ mod tests {
 
     #[test]
     fn fadt_fields() {
-        let t = build(BASE, &[1], 0x608, 0xf).unwrap();
+        let t = build(BASE, &[1], 0x608, 0xf, None).unwrap();
         let (f, _) = via_xsdt(&t, BASE);
         assert_eq!(f.len(), 276);
         assert_eq!(f[8], 6, "revision");
@@ -552,7 +764,7 @@ mod tests {
     #[test]
     fn madt_entries() {
         let ids = [4, 2, 6, 200];
-        let t = build(BASE, &ids, 0x608, 0xf).unwrap();
+        let t = build(BASE, &ids, 0x608, 0xf, None).unwrap();
         let (_, m) = via_xsdt(&t, BASE);
         assert_eq!(m[8], 5, "revision");
         assert_eq!(u32_at(m, 36), 0xfee0_0000);
@@ -586,7 +798,7 @@ mod tests {
     #[test]
     fn block_above_4g_uses_xsdt_only() {
         let base = 0x1_2000_0000;
-        let t = build(base, &[1, 2], 0xb008, 0).unwrap();
+        let t = build(base, &[1, 2], 0xb008, 0, None).unwrap();
         assert_eq!(t.rsdp_addr, base);
         let r = rsdp(&t, base);
         assert_eq!(u32_at(r, 16), 0, "no RSDT");
@@ -599,7 +811,7 @@ mod tests {
         assert_eq!(m[44 + 3], 0, "decoy id 0");
         // Just below 4 GiB: the block still fits, 32-bit pointers used.
         let base = (1u64 << 32) - ACPI_BLOCK_SIZE;
-        let t = build(base, &[1], 0x608, 0xf).unwrap();
+        let t = build(base, &[1], 0x608, 0xf, None).unwrap();
         assert_ne!(u32_at(rsdp(&t, base), 16), 0);
     }
 
@@ -607,48 +819,289 @@ mod tests {
     fn largest_set_fits() {
         let ids: Vec<u32> = (0..=0xfe).filter(|&i| i != 0x80).collect();
         assert_eq!(ids.len(), MAX_CPUS);
-        let t = build(BASE, &ids, 0x608, 0x80).unwrap();
-        assert!(t.bytes.len() as u64 <= ACPI_BLOCK_SIZE);
-        let (_, m) = via_xsdt(&t, BASE);
-        assert_eq!(m.len(), 44 + 8 * (MAX_CPUS + 1));
-        assert_eq!(m[44 + 8 * MAX_CPUS + 2], 253, "last uid");
+        for uart in [None, Some(0x2f8)] {
+            let t = build(BASE, &ids, 0x608, 0x80, uart).unwrap();
+            assert!(t.bytes.len() as u64 <= ACPI_BLOCK_SIZE);
+            if uart.is_some() {
+                assert_eq!(
+                    t.bytes.len(),
+                    0xa44,
+                    "the largest block, as the module notes say"
+                );
+            }
+            let (_, m) = via_xsdt(&t, BASE);
+            assert_eq!(m.len(), 44 + 8 * (MAX_CPUS + 1));
+            assert_eq!(m[44 + 8 * MAX_CPUS + 2], 253, "last uid");
+        }
+    }
+
+    /// The DSDT reached through the FADT (both pointers agree).
+    fn dsdt(t: &AcpiTables, base: u64) -> &[u8] {
+        let (f, _) = via_xsdt(t, base);
+        let addr = u64_at(f, 140);
+        assert_eq!(u64::from(u32_at(f, 40)), addr);
+        table(t, base, addr, b"DSDT")
+    }
+
+    /// Table offsets: DSDT fixed, MADT right after it on a 16-byte boundary,
+    /// the block ending with the MADT.
+    #[test]
+    fn layout_follows_the_dsdt_length() {
+        for (uart, dsdt_len, madt_off) in [(None, 36, 0x1f0), (Some(0x3f8), 85, 0x220)] {
+            let t = build(BASE, &[1, 2], 0x608, 0xf, uart).unwrap();
+            let d = dsdt(&t, BASE);
+            assert_eq!(d.as_ptr() as usize - t.bytes.as_ptr() as usize, 0x1c0);
+            assert_eq!(d.len(), dsdt_len);
+            let (_, m) = via_xsdt(&t, BASE);
+            let off = m.as_ptr() as usize - t.bytes.as_ptr() as usize;
+            assert_eq!(off, madt_off);
+            assert!(off >= 0x1c0 + dsdt_len);
+            assert_eq!(off + m.len(), t.bytes.len());
+        }
+    }
+
+    /// A small AML reader for what [`dsdt_aml`] emits.
+    #[derive(Debug, PartialEq)]
+    enum Term {
+        Scope(Vec<u8>, Vec<Term>),
+        Device([u8; 4], Vec<Term>),
+        Name([u8; 4], Data),
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Data {
+        Int(u64),
+        Buffer(Vec<u8>),
+    }
+
+    /// (PkgLength value, bytes it takes).
+    fn pkg_length(b: &[u8]) -> (usize, usize) {
+        let extra = usize::from(b[0] >> 6);
+        if extra == 0 {
+            return (usize::from(b[0] & 0x3f), 1);
+        }
+        assert_eq!(
+            b[0] & 0x30,
+            0,
+            "bits 5-4 of a multi-byte PkgLength are zero"
+        );
+        let mut v = usize::from(b[0] & 0xf);
+        for i in 0..extra {
+            v |= usize::from(b[1 + i]) << (4 + 8 * i);
+        }
+        (v, 1 + extra)
+    }
+
+    /// The package after an opcode of `op_len` bytes: (its body, total length).
+    fn package(b: &[u8], op_len: usize) -> (&[u8], usize) {
+        let (v, n) = pkg_length(&b[op_len..]);
+        assert!(op_len + v <= b.len(), "package overruns its parent");
+        (&b[op_len + n..op_len + v], op_len + v)
+    }
+
+    fn seg(b: &[u8]) -> [u8; 4] {
+        let s: [u8; 4] = b[..4].try_into().unwrap();
+        assert!(s[0] == b'_' || s[0].is_ascii_uppercase(), "NameSeg {s:?}");
+        assert!(s[1..]
+            .iter()
+            .all(|&c| c == b'_' || c.is_ascii_uppercase() || c.is_ascii_digit()));
+        s
+    }
+
+    fn data(b: &[u8]) -> (Data, usize) {
+        let le = |n: usize| {
+            b[1..1 + n]
+                .iter()
+                .rev()
+                .fold(0u64, |a, &x| (a << 8) | u64::from(x))
+        };
+        match b[0] {
+            0x00 => (Data::Int(0), 1),
+            0x01 => (Data::Int(1), 1),
+            0x0a => (Data::Int(le(1)), 2),
+            0x0b => (Data::Int(le(2)), 3),
+            0x0c => (Data::Int(le(4)), 5),
+            0x0e => (Data::Int(le(8)), 9),
+            0x11 => {
+                let (body, len) = package(b, 1);
+                let (size, n) = data(body);
+                let bytes = body[n..].to_vec();
+                assert_eq!(size, Data::Int(bytes.len() as u64), "buffer size");
+                (Data::Buffer(bytes), len)
+            }
+            op => panic!("unexpected data opcode {op:#x}"),
+        }
+    }
+
+    fn terms(mut b: &[u8]) -> Vec<Term> {
+        let mut out = Vec::new();
+        while !b.is_empty() {
+            let (term, len) = match b {
+                [0x10, ..] => {
+                    let (body, len) = package(b, 1);
+                    let name_len = if body[0] == b'\\' { 5 } else { 4 };
+                    (
+                        Term::Scope(body[..name_len].to_vec(), terms(&body[name_len..])),
+                        len,
+                    )
+                }
+                [0x5b, 0x82, ..] => {
+                    let (body, len) = package(b, 2);
+                    (Term::Device(seg(body), terms(&body[4..])), len)
+                }
+                [0x08, ..] => {
+                    let (d, n) = data(&b[5..]);
+                    (Term::Name(seg(&b[1..]), d), 5 + n)
+                }
+                _ => panic!("unexpected AML {:02x?}", &b[..b.len().min(4)]),
+            };
+            out.push(term);
+            b = &b[len..];
+        }
+        out
+    }
+
+    #[test]
+    fn dsdt_describes_the_console_uart_without_an_interrupt() {
+        let t = build(BASE, &[1], 0x608, 0xf, Some(0x2f8)).unwrap();
+        let d = dsdt(&t, BASE);
+        assert_eq!(d[8], 2, "revision");
+        assert_eq!(d.len(), 85);
+        let aml = &d[HEADER_LEN..];
+        // The exact bytes (what iasl makes of the ASL in the module notes,
+        // except that iasl leaves the end tag's checksum 0).
+        #[rustfmt::skip]
+        let expected: [u8; 49] = [
+            0x10, 0x30, b'\\', b'_', b'S', b'B', b'_',             // Scope (\_SB_), PkgLength 48
+            0x5b, 0x82, 0x28, b'C', b'O', b'M', b'1',                // Device (COM1), PkgLength 40
+            0x08, b'_', b'H', b'I', b'D', 0x0c, 0x41, 0xd0, 0x05, 0x01, // Name (_HID, EisaId ("PNP0501"))
+            0x08, b'_', b'U', b'I', b'D', 0x01,                      // Name (_UID, One)
+            0x08, b'_', b'C', b'R', b'S', 0x11, 0x0d, 0x0a, 0x0a,    // Name (_CRS, Buffer (10) {
+            0x47, 0x01, 0xf8, 0x02, 0xf8, 0x02, 0x01, 0x08,          //   IO (Decode16, 0x2f8, 0x2f8, 1, 8)
+            0x79, 0x42,                                              //   end tag, checksum })
+        ];
+        assert_eq!(aml, expected);
+        // And structurally.
+        let crs = vec![0x47, 0x01, 0xf8, 0x02, 0xf8, 0x02, 0x01, 0x08, 0x79, 0x42];
+        assert_eq!(
+            terms(aml),
+            vec![Term::Scope(
+                b"\\_SB_".to_vec(),
+                vec![Term::Device(
+                    *b"COM1",
+                    vec![
+                        Term::Name(*b"_HID", Data::Int(0x0105_d041)),
+                        Term::Name(*b"_UID", Data::Int(1)),
+                        Term::Name(*b"_CRS", Data::Buffer(crs.clone())),
+                    ]
+                )]
+            )]
+        );
+        // The resource template: one I/O descriptor (small item 0x08, length
+        // 7), no IRQ descriptor (0x22/0x23) and no extended IRQ (0x89), then
+        // the end tag; the whole template sums to zero.
+        assert_eq!(crs[0] >> 3, 0x08, "I/O port descriptor");
+        assert_eq!(crs[0] & 7, 7, "length 7");
+        assert_eq!(crs[1], 1, "Decode16");
+        assert_eq!(u16_at(&crs, 2), 0x2f8, "minimum");
+        assert_eq!(u16_at(&crs, 4), 0x2f8, "maximum");
+        assert_eq!(crs[6], 1, "alignment");
+        assert_eq!(crs[7], 8, "8 ports");
+        assert_eq!(&crs[8..9], &[0x79], "end tag right after: no interrupt");
+        assert_eq!(sum(&crs), 0, "resource template checksum");
+    }
+
+    #[test]
+    fn uart_at_other_bases() {
+        for base in [0x3f8u16, 0x3e8, 0x2e8, 0x1000, MAX_UART_BASE] {
+            let t = build(BASE, &[1], 0x608, 0xf, Some(base)).unwrap();
+            let d = dsdt(&t, BASE);
+            let Term::Scope(_, dev) = &terms(&d[HEADER_LEN..])[0] else {
+                panic!()
+            };
+            let Term::Device(_, names) = &dev[0] else {
+                panic!()
+            };
+            let Term::Name(_, Data::Buffer(crs)) = &names[2] else {
+                panic!()
+            };
+            assert_eq!(u16_at(crs, 2), base);
+            assert_eq!(u16_at(crs, 4), base);
+            assert_eq!(sum(crs), 0);
+        }
+        let t = build(BASE, &[1], 0x608, 0xf, None).unwrap();
+        assert!(
+            terms(&dsdt(&t, BASE)[HEADER_LEN..]).is_empty(),
+            "no UART, no AML"
+        );
+    }
+
+    #[test]
+    fn pkg_length_encoding() {
+        for (content, encoded) in [
+            (0usize, vec![0x01u8]),
+            (62, vec![0x3f]),
+            (63, vec![0x41, 0x04]),         // 65 = 0x041
+            (4093, vec![0x4f, 0xff]),       // 4095 = 0xfff
+            (4094, vec![0x81, 0x00, 0x01]), // 4097 = 0x1001
+            (0xf_fffc, vec![0x8f, 0xff, 0xff]),
+            (0xf_fffd, vec![0xc1, 0x00, 0x00, 0x01]),
+        ] {
+            let e = aml_pkg_length(content);
+            assert_eq!(e, encoded, "content {content}");
+            assert_eq!(pkg_length(&e), (content + e.len(), e.len()));
+        }
+    }
+
+    #[test]
+    fn eisa_ids() {
+        assert_eq!(eisa_id("PNP0501").to_le_bytes(), [0x41, 0xd0, 0x05, 0x01]);
+        assert_eq!(eisa_id("PNP0A03"), 0x030a_d041);
+        assert_eq!(aml_integer(0x2f8), [0x0b, 0xf8, 0x02]);
+        assert_eq!(aml_integer(10), [0x0a, 10]);
+        assert_eq!(aml_integer(0), [0x00]);
     }
 
     #[test]
     fn errors() {
-        assert_eq!(build(BASE, &[], 0x608, 0xf), Err(AcpiError::NoCpus));
+        assert_eq!(build(BASE, &[], 0x608, 0xf, None), Err(AcpiError::NoCpus));
         let many: Vec<u32> = (0..255).collect();
         assert_eq!(
-            build(BASE, &many, 0x608, 0xf),
+            build(BASE, &many, 0x608, 0xf, None),
             Err(AcpiError::TooManyCpus(255))
         );
         assert_eq!(
-            build(BASE, &[1, 0xff], 0x608, 0xf),
+            build(BASE, &[1, 0xff], 0x608, 0xf, None),
             Err(AcpiError::ApicIdTooLarge(0xff))
         );
         assert_eq!(
-            build(BASE, &[0x100], 0x608, 0xf),
+            build(BASE, &[0x100], 0x608, 0xf, None),
             Err(AcpiError::ApicIdTooLarge(0x100))
         );
         assert_eq!(
-            build(BASE, &[1, 2, 1], 0x608, 0xf),
+            build(BASE, &[1, 2, 1], 0x608, 0xf, None),
             Err(AcpiError::DuplicateApicId(1))
         );
         assert_eq!(
-            build(BASE, &[1, 2], 0x608, 2),
+            build(BASE, &[1, 2], 0x608, 2, None),
             Err(AcpiError::DecoyIsPartitionCpu(2))
         );
         assert_eq!(
-            build(BASE, &[1, 2], 0x608, 0xff),
+            build(BASE, &[1, 2], 0x608, 0xff, None),
             Err(AcpiError::DecoyIdTooLarge(0xff))
         );
         assert_eq!(
-            build(BASE + 8, &[1], 0x608, 0xf),
+            build(BASE + 8, &[1], 0x608, 0xf, None),
             Err(AcpiError::UnalignedBase(BASE + 8))
         );
+        assert_eq!(
+            build(BASE, &[1], 0x608, 0xf, Some(0xfff9)),
+            Err(AcpiError::UartBaseTooHigh(0xfff9))
+        );
+        assert!(build(BASE, &[1], 0x608, 0xf, Some(0xfff8)).is_ok());
         let top = u64::MAX - 0xfff0 + 1;
         assert_eq!(
-            build(top, &[1], 0x608, 0xf),
+            build(top, &[1], 0x608, 0xf, None),
             Err(AcpiError::BaseTooHigh(top))
         );
         for e in [
@@ -660,6 +1113,7 @@ mod tests {
             AcpiError::DecoyIsPartitionCpu(1),
             AcpiError::UnalignedBase(3),
             AcpiError::BaseTooHigh(u64::MAX),
+            AcpiError::UartBaseTooHigh(0xfffc),
         ] {
             let msg = e.to_string();
             assert!(!msg.is_empty() && !msg.contains('\n'));

@@ -35,6 +35,9 @@ pub struct Inputs<'a> {
     pub cmdline: &'a str,
     /// kexec's `--mem-min`.
     pub mem_min: Option<u64>,
+    /// I/O base of the partition's console UART, described in its DSDT
+    /// (see [`crate::cmdline::console_port`]); `None` for none.
+    pub console_uart: Option<u16>,
 }
 
 /// The load image and where things went.
@@ -71,7 +74,13 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         },
     )?;
     let acpi_range = plan.acpi.clone().context("the plan has no ACPI block")?;
-    let tables = acpi::build(acpi_range.start, &p.apic_ids, p.pm_timer_port, decoy_id(&p.apic_ids))?;
+    let tables = acpi::build(
+        acpi_range.start,
+        &p.apic_ids,
+        p.pm_timer_port,
+        decoy_id(&p.apic_ids),
+        inputs.console_uart,
+    )?;
 
     // The partition sees its private low RAM, its window as RAM, and the
     // ACPI block inside the window as ACPI data; nothing else exists for it.
@@ -135,7 +144,13 @@ mod tests {
         let p = partition(256 << 20);
         let a = assemble(
             &p,
-            &Inputs { kernel: &kernel, initrd: Some(&initrd), cmdline: "console=ttyS1", mem_min: None },
+            &Inputs {
+                kernel: &kernel,
+                initrd: Some(&initrd),
+                cmdline: "console=ttyS1",
+                mem_min: None,
+                console_uart: Some(0x2f8),
+            },
         )
         .unwrap();
         let img = load_image::parse(&a.blob).unwrap();
@@ -151,6 +166,12 @@ mod tests {
         assert_eq!(u32_at(0x218), a.plan.initrd.as_ref().unwrap().start);
         assert_eq!(u32_at(0x21c), 300_000);
         assert_eq!(segs[1].1, b"console=ttyS1\0");
+        // The ACPI block, with the UART in the DSDT (header + 49 bytes of AML).
+        let acpi = segs[2].1;
+        assert_eq!(segs[2].0, a.rsdp);
+        assert_eq!(&acpi[0x1c0..0x1c4], b"DSDT");
+        assert_eq!(u32::from_le_bytes(acpi[0x1c4..0x1c8].try_into().unwrap()), 85);
+        assert_eq!(&acpi[0x220..0x224], b"APIC");
         assert_eq!(segs[4].1.len(), 300_000);
         // e820: low RAM, then the window split around the ACPI block.
         assert_eq!(zp[0x1e8], 4);
@@ -162,7 +183,7 @@ mod tests {
         let initrd = vec![0u8; 64 << 20];
         let err = assemble(
             &partition(32 << 20),
-            &Inputs { kernel: &kernel, initrd: Some(&initrd), cmdline: "x", mem_min: None },
+            &Inputs { kernel: &kernel, initrd: Some(&initrd), cmdline: "x", mem_min: None, console_uart: None },
         )
         .err()
         .expect("must fail");
@@ -174,7 +195,7 @@ mod tests {
         let junk = vec![0u8; 8192];
         let err = assemble(
             &partition(256 << 20),
-            &Inputs { kernel: &junk, initrd: None, cmdline: "x", mem_min: None },
+            &Inputs { kernel: &junk, initrd: None, cmdline: "x", mem_min: None, console_uart: None },
         )
         .err()
         .expect("must fail");

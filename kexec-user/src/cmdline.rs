@@ -12,21 +12,50 @@
 //! | `acpi=noirq` | never reroute legacy interrupts (ELCR, PIC routing) the host relies on |
 //! | `pci=off` | never scan or configure PCI devices through the shared config space |
 //! | `tsc_early_khz=K` | the host's TSC frequency: a hardware-reduced partition has no legacy timer to calibrate against, and calibrating on the shared PIT would race the host |
+//! | `reserve=0x3f8,8,...` | the other legacy UARTs (the host's console ttyS0, other partitions' consoles) are marked busy, so the partition's serial driver never probes their registers |
 //! | `panic=0` | a panicking partition halts instead of rebooting, which would reset the whole machine |
 //!
 //! The user's `--append` comes last, so it can add to or override these.
+//!
+//! The console UART is also described in the partition's DSDT (see
+//! [`console_port`] and `acpi.rs`), without an interrupt, so that the
+//! partition's kernel polls it and its tty works.
+
+/// I/O bases of the legacy PC serial ports ttyS0..ttyS3 (COM1..COM4), as the
+/// kernel's built-in x86 table (`SERIAL_PORT_DFNS`) lists them.
+pub const LEGACY_UART_PORTS: [u16; 4] = [0x3f8, 0x2f8, 0x3e8, 0x2e8];
+
+/// The console line of partition `name`: osN gets ttyS(N-1).
+pub fn console_line(name: &str) -> Option<u32> {
+    let n = name.strip_prefix("os")?.parse::<u32>().ok()?;
+    Some(n.saturating_sub(1))
+}
+
+/// I/O base of partition `name`'s console UART (os2 -> ttyS1 -> 0x2f8), or
+/// `None` if its line has no legacy port (os5 and up).
+pub fn console_port(name: &str) -> Option<u16> {
+    let line = usize::try_from(console_line(name)?).ok()?;
+    LEGACY_UART_PORTS.get(line).copied()
+}
 
 /// The default parameters for partition `name` (`osN`) on a host whose TSC
 /// runs at `tsc_khz`.
 pub fn defaults(name: &str, tsc_khz: u32) -> Vec<String> {
     let mut args = Vec::new();
-    if let Some(n) = name.strip_prefix("os").and_then(|n| n.parse::<u32>().ok()) {
-        args.push(format!("console=ttyS{}", n.saturating_sub(1)));
+    if let Some(line) = console_line(name) {
+        args.push(format!("console=ttyS{line}"));
     }
     args.extend(["noapic", "acpi=noirq", "pci=off"].map(String::from));
     if tsc_khz > 0 {
         args.push(format!("tsc_early_khz={tsc_khz}"));
     }
+    let own = console_port(name);
+    let others: Vec<String> = LEGACY_UART_PORTS
+        .iter()
+        .filter(|p| Some(**p) != own)
+        .map(|p| format!("{p:#x},8"))
+        .collect();
+    args.push(format!("reserve={}", others.join(",")));
     args.push("panic=0".into());
     args
 }
@@ -49,7 +78,8 @@ mod tests {
     fn defaults_for_os2() {
         assert_eq!(
             compose("os2", 2_500_000, None),
-            "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 panic=0"
+            "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
+             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0"
         );
     }
 
@@ -58,6 +88,18 @@ mod tests {
         let line = compose("os3", 1000, Some("  quiet mint.nonce=42 "));
         assert!(line.starts_with("console=ttyS2 "));
         assert!(line.ends_with(" panic=0 quiet mint.nonce=42"));
+    }
+
+    #[test]
+    fn console_ports() {
+        assert_eq!(console_port("os2"), Some(0x2f8));
+        assert_eq!(console_port("os3"), Some(0x3e8));
+        assert_eq!(console_port("os4"), Some(0x2e8));
+        assert_eq!(console_port("os5"), None, "ttyS4 has no legacy port");
+        assert_eq!(console_port("os1"), Some(0x3f8));
+        assert_eq!(console_port("host"), None);
+        assert_eq!(console_line("os7"), Some(6));
+        assert!(compose("os7", 0, None).starts_with("console=ttyS6 "));
     }
 
     #[test]

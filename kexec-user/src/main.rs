@@ -135,7 +135,13 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         Some(w) => w,
         None => current_window()?,
     };
-    let inputs = Inputs { kernel: &kernel, initrd: initrd.as_deref(), cmdline: &line, mem_min: a.mem_min };
+    let inputs = Inputs {
+        kernel: &kernel,
+        initrd: initrd.as_deref(),
+        cmdline: &line,
+        mem_min: a.mem_min,
+        console_uart: cmdline::console_port(name),
+    };
     let probe = Partition { window, low_ram: low_ram.clone(), apic_ids: vec![0xfd], pm_timer_port };
     assemble(&probe, &inputs)?;
 

@@ -109,7 +109,7 @@ impl PartitionDir {
 /// The I/O port of the platform's ACPI PM timer, from /proc/ioports.
 pub fn pm_timer_port(ioports: &str) -> Option<u16> {
     ioports.lines().find(|l| l.contains("ACPI PM_TMR")).and_then(|l| {
-        let range = l.trim().split_whitespace().next()?;
+        let range = l.split_whitespace().next()?;
         u16::from_str_radix(range.split('-').next()?, 16).ok()
     })
 }

@@ -41,6 +41,12 @@ enum Task {
     },
     /// Build, then boot the host in QEMU and show mint at work.
     Demo,
+    /// Build, then run N load/start/verify/stop cycles and check for leaks.
+    Soak {
+        /// Number of cycles.
+        #[arg(long, default_value_t = 100)]
+        cycles: u32,
+    },
     /// Print the kernel build directory (KDIR) that setup prepared.
     Kdir,
 }
@@ -68,6 +74,11 @@ fn run() -> Result<()> {
             let tc = setup::setup()?;
             let artifacts = build::build(&tc)?;
             demo::demo(&artifacts)
+        }
+        Task::Soak { cycles } => {
+            let tc = setup::setup()?;
+            let artifacts = build::build(&tc)?;
+            scenarios::soak(&artifacts, cycles)
         }
         Task::Kdir => {
             println!("{}", setup::current_kdir()?.display());

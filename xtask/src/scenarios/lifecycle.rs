@@ -45,7 +45,7 @@ fn check(logs: &Logs) -> Vec<String> {
 
     // Each partition on its own console; os3 booted twice from one load.
     let ups = |port: usize, nonce: &str| {
-        logs.serial[port].lines().filter(|l| l.contains(&format!("MINT-PARTITION-UP nonce={nonce} "))).count()
+        logs.serial[port].lines().filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={nonce} "))).count()
     };
     let n2 = ups(1, &format!("{}-os2", logs.nonce));
     let n3 = ups(2, &format!("{}-os3", logs.nonce));

@@ -6,10 +6,12 @@
 //! the serial console. The assertions live here, in Rust, and read those real
 //! serial logs; the scripts decide nothing.
 
+mod guest_faults;
 mod lifecycle;
 mod module_load;
 mod os2_boot;
 mod os2_errors;
+mod soak;
 
 pub use os2_boot::machine as os2_machine;
 
@@ -68,6 +70,8 @@ const SCENARIOS: &[Scenario] = &[
     os2_errors::SCENARIO,
     os2_boot::SCENARIO,
     lifecycle::SCENARIO,
+    guest_faults::SCENARIO,
+    soak::SCENARIO,
 ];
 
 /// A fresh random-enough nonce (time and process id through SHA-256).
@@ -182,15 +186,15 @@ pub fn heartbeat_gaps(logs: &Logs, port: usize, from: Duration, to: Duration) ->
     (beats.len(), worst)
 }
 
-fn run_scenario(artifacts: &Artifacts, s: &Scenario) -> Result<Vec<String>> {
+fn run_scenario(artifacts: &Artifacts, s: &Scenario, extra: &str, timeout: Duration) -> Result<Vec<String>> {
     let log_dir = paths::out().join("test-logs").join(s.name);
     let mut machine = (s.machine)();
     let nonce = nonce();
-    machine.append = format!("{} mint.scenario={} mint.nonce={nonce}", machine.append, s.name);
+    machine.append = format!("{} mint.scenario={} mint.nonce={nonce} {extra}", machine.append, s.name);
     let mut qemu = Qemu::boot(artifacts, &machine, &log_dir)?;
     let start = Instant::now();
     let mut lines = Vec::new();
-    let ended = qemu.follow(s.timeout, |port, text| {
+    let ended = qemu.follow(timeout, |port, text| {
         for l in text.lines() {
             lines.push(Stamped { at: start.elapsed(), port, text: l.trim_end_matches('\r').to_string() });
         }
@@ -230,6 +234,27 @@ fn unit_tests(artifacts: &Artifacts) -> bool {
     cmd::run(&mut c).is_ok()
 }
 
+/// `cargo xtask soak --cycles N`: only the soak scenario, N cycles.
+pub fn soak(artifacts: &Artifacts, cycles: u32) -> Result<()> {
+    let s = &soak::SCENARIO;
+    println!("==> soak: {cycles} cycles");
+    let start = Instant::now();
+    let failures = run_scenario(artifacts, s, &format!("mint.cycles={cycles}"), soak::timeout(cycles))?;
+    let elapsed = cmd::elapsed(start);
+    if failures.is_empty() {
+        println!("PASS soak, {cycles} cycles ({elapsed})");
+        println!("1 passed, 0 failed");
+        Ok(())
+    } else {
+        for msg in &failures {
+            println!("    - {msg}");
+        }
+        println!("FAIL soak ({elapsed})");
+        println!("0 passed, 1 failed");
+        bail!("soak failed")
+    }
+}
+
 /// Runs the unit tests (if `unit`) and every scenario matching `filter`.
 pub fn run_all(artifacts: &Artifacts, filter: Option<&str>, unit: bool) -> Result<()> {
     let (mut passed, mut failed) = (0u32, 0u32);
@@ -246,7 +271,12 @@ pub fn run_all(artifacts: &Artifacts, filter: Option<&str>, unit: bool) -> Resul
     for s in SCENARIOS.iter().filter(|s| filter.is_none_or(|f| s.name.contains(f))) {
         println!("==> scenario {}", s.name);
         let start = Instant::now();
-        match run_scenario(artifacts, s) {
+        let (extra, timeout) = if s.name == soak::SCENARIO.name {
+            (format!("mint.cycles={}", soak::TEST_CYCLES), s.timeout)
+        } else {
+            (String::new(), s.timeout)
+        };
+        match run_scenario(artifacts, s, &extra, timeout) {
             Ok(f) if f.is_empty() => {
                 println!("PASS {} ({})", s.name, cmd::elapsed(start));
                 passed += 1;

@@ -1,0 +1,55 @@
+//! Scenario `guest-faults`: a partition whose kernel panics and one whose
+//! init powers off leave the host running; the partition stays stoppable and
+//! restartable.
+
+use std::time::Duration;
+
+use super::{expect_marker, kernel_problems, marker, section, Logs, Scenario};
+
+pub const SCENARIO: Scenario = Scenario {
+    name: "guest-faults",
+    machine: super::os2_boot::machine,
+    timeout: Duration::from_secs(180),
+    check,
+};
+
+fn host_slept_2s(host: &str, key: &str, f: &mut Vec<String>) {
+    let t: Vec<f64> = marker(host, key)
+        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default();
+    if t.len() != 2 || !(1.9..2.6).contains(&(t[1] - t[0])) {
+        f.push(format!("{key}: host `sleep 2` misbehaved: {t:?}"));
+    }
+}
+
+fn check(logs: &Logs) -> Vec<String> {
+    let host = logs.host();
+    let os2 = &logs.serial[1];
+    let mut f = Vec::new();
+    // Panic: the kernel ran (left the trampoline), panicked, and halted.
+    expect_marker(host, "panic-state", "running", &mut f);
+    if !os2.contains("Kernel panic - not syncing") {
+        f.push("os2 never reported its panic on ttyS1".into());
+    }
+    host_slept_2s(host, "panic-sleep2", &mut f);
+    expect_marker(host, "panic-stop-rc", "0 stopped", &mut f);
+    // Power off from inside the partition.
+    if !os2.contains(&format!("] MINT-PARTITION-UP nonce={}-poweroff ", logs.nonce)) || !os2.contains("powering off") {
+        f.push("the poweroff partition did not boot and power off".into());
+    }
+    expect_marker(host, "poweroff-state", "running", &mut f);
+    host_slept_2s(host, "poweroff-sleep2", &mut f);
+    expect_marker(host, "poweroff-stop-rc", "0 stopped", &mut f);
+    // And it boots fine afterwards.
+    if !os2.contains(&format!("] MINT-PARTITION-UP nonce={}-ok ", logs.nonce)) {
+        f.push("os2 did not boot again after the panic and the poweroff".into());
+    }
+    expect_marker(host, "ok-state", "running", &mut f);
+    expect_marker(host, "rmmod-rc", "0", &mut f);
+    expect_marker(host, "online", "0-1", &mut f);
+    match section(host, "dmesg") {
+        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
+        None => f.push("no dmesg section".into()),
+    }
+    f
+}

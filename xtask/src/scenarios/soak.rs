@@ -1,0 +1,74 @@
+//! Scenario `soak`: N load/start/verify/stop cycles of os2, each boot with a
+//! fresh nonce that must show up on os2's console exactly once; afterwards the
+//! host's online CPUs and /proc/iomem are identical and MemFree is back
+//! within a small tolerance. `cargo xtask test` runs 10 cycles,
+//! `cargo xtask soak --cycles N` any number.
+
+use std::time::Duration;
+
+use super::{expect_marker, kernel_problems, marker, markers, section, Logs, Scenario};
+
+/// Cycles in `cargo xtask test`.
+pub const TEST_CYCLES: u32 = 10;
+/// Host MemFree may differ by this much after the soak (slab and page cache
+/// churn of the host itself; a leaked window or image would be far larger).
+const MEMFREE_TOLERANCE_KB: i64 = 8 * 1024;
+
+pub const SCENARIO: Scenario = Scenario {
+    name: "soak",
+    machine: super::os2_boot::machine,
+    timeout: Duration::from_secs(60 + 8 * TEST_CYCLES as u64),
+    check,
+};
+
+/// The timeout for `cycles` cycles.
+pub fn timeout(cycles: u32) -> Duration {
+    Duration::from_secs(60 + 8 * cycles as u64)
+}
+
+fn check(logs: &Logs) -> Vec<String> {
+    let host = logs.host();
+    let os2 = &logs.serial[1];
+    let mut f = Vec::new();
+    let cycles: u32 = marker(host, "cycles").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    if cycles == 0 {
+        f.push("no cycle count in the log".into());
+    }
+    for failed in markers(host, "cycle-failed") {
+        f.push(format!("cycle failed: {failed}"));
+    }
+    let done = markers(host, "cycle-done").count() as u32;
+    if done != cycles {
+        f.push(format!("{done} of {cycles} cycles completed"));
+    }
+    for i in 1..=cycles {
+        let want = format!("] MINT-PARTITION-UP nonce={}-c{i} ", logs.nonce);
+        let n = os2.lines().filter(|l| l.contains(&want)).count();
+        if n != 1 {
+            f.push(format!("cycle {i}: os2 printed its marker {n} times"));
+        }
+    }
+    expect_marker(host, "rmmod-rc", "0", &mut f);
+    let field = |s: &str, k: &str| s.split_whitespace().find_map(|w| w.strip_prefix(k)).map(str::to_string);
+    match (marker(host, "host-before"), marker(host, "host-after")) {
+        (Some(b), Some(a)) => {
+            for k in ["online=", "iomem="] {
+                if field(b, k) != field(a, k) {
+                    f.push(format!("host {k} changed: before {b:?}, after {a:?}"));
+                }
+            }
+            let kb = |s: &str| field(s, "memfree_kb=").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            let delta = kb(a) - kb(b);
+            println!("    soak: {cycles} cycles, host MemFree {} -> {} kB ({delta:+} kB)", kb(b), kb(a));
+            if delta.abs() > MEMFREE_TOLERANCE_KB {
+                f.push(format!("host MemFree moved by {delta} kB over {cycles} cycles"));
+            }
+        }
+        _ => f.push("missing host snapshots".into()),
+    }
+    match section(host, "dmesg") {
+        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
+        None => f.push("no dmesg section".into()),
+    }
+    f
+}
