@@ -33,6 +33,8 @@
  *                                          protected mode and about to jump;
  *                                          the module polls it ("left the
  *                                          trampoline").
+ *   mint_trampoline_tsc          u64, out: the TSC just before the jump to the
+ *                                          kernel (boot-time breakdown).
  */
 
 #define MINT_REACHED	0x544e494d	/* "MINT" */
@@ -49,6 +51,7 @@
 	.globl mint_trampoline_boot_params
 	.globl mint_trampoline_entry
 	.globl mint_trampoline_reached
+	.globl mint_trampoline_tsc
 
 	.code16
 mint_trampoline_start:
@@ -88,6 +91,11 @@ start32:
 	movl	%eax, %fs
 	movl	%eax, %gs
 
+	/* Timestamp for the module's boot-time breakdown (clobbers %edx:%eax). */
+	rdtsc
+	movl	%eax, (mint_trampoline_tsc - mint_trampoline_start)(%ebx)
+	movl	%edx, (mint_trampoline_tsc + 4 - mint_trampoline_start)(%ebx)
+
 	movl	(mint_trampoline_boot_params - mint_trampoline_start)(%ebx), %esi
 	movl	(mint_trampoline_entry - mint_trampoline_start)(%ebx), %eax
 	/* Tell the module this CPU has left real mode and is entering Linux. */
@@ -118,4 +126,7 @@ mint_trampoline_entry:
 	.long	0
 mint_trampoline_reached:
 	.long	0
+	.balign 8
+mint_trampoline_tsc:
+	.quad	0
 mint_trampoline_end:

@@ -4,6 +4,8 @@
 # CPU count and memory), then a heartbeat every second, forever.
 # Lines go to the kernel log (/dev/kmsg), which the kernel prints on the
 # partition's console (console=ttyS1 for os2), and to /dev/console (the tty).
+# The TSC first: the end point of the boot-time benchmarks.
+tsc_init=$(/bin/mint-kexec tsc 2>/dev/null)
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -12,12 +14,39 @@ mount -t devtmpfs devtmpfs /dev
 say() { echo "$*" > /dev/kmsg; echo "tty: $*"; }
 nonce=$(sed -n 's/.*mint\.nonce=\([^ ]*\).*/\1/p' /proc/cmdline)
 memtotal=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
-say "MINT-PARTITION-UP nonce=$nonce cpus=$(nproc) memtotal_kb=$memtotal online=$(cat /sys/devices/system/cpu/online)"
+say "MINT-PARTITION-UP nonce=$nonce cpus=$(nproc) memtotal_kb=$memtotal online=$(cat /sys/devices/system/cpu/online) tsc=$tsc_init"
 # Test hooks: `mint.action=poweroff` powers the partition off after the marker.
+# The fixed CPU-bound work of the throughput benchmark (also run by the host).
+work() { awk 'BEGIN { for (i = 0; i < 400000; i++) s += i % 7; print s }' > /dev/null; }
+# `mint.action=bench` times `work`; `mint.action=spin` keeps the CPU busy.
+# `mint.action=workload` runs one busy thread per CPU for 2 s and reports
+# how busy each CPU was.
+cpu_times() { grep "^cpu[0-9]" /proc/stat | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; print $1, t, $5 }'; }
 case " $(cat /proc/cmdline) " in
     *" mint.action=poweroff "*) say "powering off"; poweroff -f ;;
+    *" mint.action=bench "*)
+        # The benchmark's CPU-bound work, timed with the TSC, three times.
+        for r in 1 2 3; do
+            t0=$(mint-kexec tsc); work; t1=$(mint-kexec tsc)
+            say "BENCH-WORK cycles=$((t1 - t0))"
+        done
+        ;;
+    *" mint.action=spin "*)
+        say "spinning"
+        while :; do :; done
+        ;;
+    *" mint.action=workload "*)
+        cpu_times > /tmp/t0
+        n=$(nproc); c=0
+        while [ "$c" -lt "$n" ]; do
+            taskset -c "$c" sh -c 'end=$(( $(cut -d. -f1 /proc/uptime) + 3 )); while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do :; done' &
+            c=$((c + 1))
+        done
+        wait
+        cpu_times > /tmp/t1
+        say "WORKLOAD $(paste /tmp/t0 /tmp/t1 | awk '{ printf "%s=%d%% ", $1, 100 - 100 * ($6 - $3) / ($5 - $2) }')"
+        ;;
 esac
-[ -x /workload.sh ] && /workload.sh
 i=0
 while true; do
     i=$((i + 1))

@@ -36,6 +36,7 @@ extern "C" {
     static mint_trampoline_boot_params: u8;
     static mint_trampoline_entry: u8;
     static mint_trampoline_reached: u8;
+    static mint_trampoline_tsc: u8;
 
     /// INIT assert + deassert to `apicid` (rust/arch_shim.c).
     ///
@@ -112,11 +113,25 @@ impl Drop for LowPage {
     }
 }
 
+/// This CPU's time stamp counter.
+pub(crate) fn tsc() -> u64 {
+    // SAFETY: RDTSC has no preconditions in kernel mode on x86-64.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// TSC readings of one start, for the boot-time breakdown.
+pub(crate) struct StartTimes {
+    /// Just before INIT is sent.
+    pub(crate) init: u64,
+    /// When the CPU left the trampoline for the kernel (read by the CPU itself).
+    pub(crate) entry: u64,
+}
+
 /// Starts the CPU with `apicid` at the kernel entry `entry` with boot_params
 /// at `boot_params`, through the trampoline in `slot`; waits until it has
 /// left the trampoline. `ETIMEDOUT` if it never does (the CPU is then put
 /// back into wait-for-SIPI).
-pub(crate) fn start_cpu(slot: usize, apicid: u32, boot_params: u64, entry: u64) -> Result {
+pub(crate) fn start_cpu(slot: usize, apicid: u32, boot_params: u64, entry: u64) -> Result<StartTimes> {
     let boot_params = u32::try_from(boot_params).map_err(|_| ERANGE)?;
     let entry = u32::try_from(entry).map_err(|_| ERANGE)?;
     let phys = trampoline_page(slot);
@@ -126,10 +141,11 @@ pub(crate) fn start_cpu(slot: usize, apicid: u32, boot_params: u64, entry: u64) 
     // mapping is a page we own.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), page.0, code.len().min(4096)) };
     // Symbols of trampoline.S: only their addresses are taken.
-    let (bp_off, entry_off, reached_off) = (
+    let (bp_off, entry_off, reached_off, tsc_off) = (
         field_offset(core::ptr::addr_of!(mint_trampoline_boot_params)),
         field_offset(core::ptr::addr_of!(mint_trampoline_entry)),
         field_offset(core::ptr::addr_of!(mint_trampoline_reached)),
+        field_offset(core::ptr::addr_of!(mint_trampoline_tsc)),
     );
     page.write_u32(bp_off, boot_params);
     page.write_u32(entry_off, entry);
@@ -137,12 +153,14 @@ pub(crate) fn start_cpu(slot: usize, apicid: u32, boot_params: u64, entry: u64) 
     // Make the page visible before the IPI (the ICR write is serializing on
     // x86, the fence documents the ordering).
     core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    let init = tsc();
     // SAFETY: the CPU is claimed by the partition (offline for the host) and
     // `phys` is a page-aligned address below 1 MiB holding the trampoline.
     unsafe { mint_apic_wake(apicid, phys) };
     for _ in 0..START_TIMEOUT_MS {
         if page.read_u32(reached_off) == REACHED {
-            return Ok(());
+            let entry = u64::from(page.read_u32(tsc_off)) | u64::from(page.read_u32(tsc_off + 4)) << 32;
+            return Ok(StartTimes { init, entry });
         }
         // SAFETY: plain sleep in process context.
         unsafe { bindings::msleep(1) };

@@ -248,6 +248,7 @@ impl Partition {
         self.state = starting;
         // Fresh memory for every boot: zero the window, then copy the
         // pristine segments in.
+        let t_copy = boot::tsc();
         let image_buf = self.image.take().ok_or(ENOEXEC)?;
         let copied = (|| -> Result {
             let w = self.window.as_mut().ok_or(EINVAL)?;
@@ -261,7 +262,7 @@ impl Partition {
         self.image = Some(image_buf);
         let result = copied.and_then(|()| boot::start_cpu(self.slot, apicid, boot_params, entry));
         match result {
-            Ok(()) => {
+            Ok(times) => {
                 self.state = self.state.apply(Event::Started).map_err(|e| errno(e.errno()))?;
                 registry::pin_module();
                 self.pinned_module = true;
@@ -271,6 +272,15 @@ impl Partition {
                     apicid,
                     entry,
                     boot_params
+                );
+                // TSC values for `cargo xtask bench`: start of the copy, the
+                // INIT, and the CPU's own reading as it entered the kernel.
+                pr_info!(
+                    "{}: start tsc copy={} init={} entry={}\n",
+                    core::str::from_utf8(self.name()).unwrap_or("?"),
+                    t_copy,
+                    times.init,
+                    times.entry
                 );
                 Ok(())
             }

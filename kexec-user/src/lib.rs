@@ -5,6 +5,7 @@ pub mod acpi;
 pub mod assemble;
 pub mod bzimage;
 pub mod cmdline;
+pub mod kexec;
 pub mod load_blob;
 pub mod plan;
 pub mod sysfs;

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use mint_kexec::assemble::{assemble, Inputs, Partition};
 use mint_kexec::bzimage::BzImage;
-use mint_kexec::cmdline;
+use mint_kexec::{cmdline, kexec};
 use mint_kexec::sysfs::{self, PartitionDir};
 use mint_logic::{cpulist, memrange, name};
 
@@ -58,6 +58,20 @@ enum Cmd {
         /// Partition name (osN).
         partition: String,
     },
+    /// Plain kexec of the whole machine (kexec_file_load + reboot), the
+    /// baseline `cargo xtask bench` compares a partition start with.
+    Kexec {
+        /// The kernel to reboot into.
+        image: PathBuf,
+        /// Its initial ramdisk.
+        #[arg(long)]
+        initrd: Option<PathBuf>,
+        /// Its full command line.
+        #[arg(long, visible_alias = "command-line", default_value = "")]
+        append: String,
+    },
+    /// Print this CPU's time stamp counter (for boot-time measurements).
+    Tsc,
 }
 
 fn parse_addr(s: &str) -> Result<u64, String> {
@@ -77,6 +91,11 @@ fn main() {
         ),
         Cmd::Status { partition } => status(&cli.sysfs, partition.as_deref()),
         Cmd::Defaults { partition } => defaults(&cli.sysfs, &partition),
+        Cmd::Kexec { image, initrd, append } => kexec::reboot_into(&image, initrd.as_deref(), &append),
+        Cmd::Tsc => {
+            println!("{}", kexec::tsc());
+            Ok(())
+        }
     };
     if let Err(e) = result {
         eprintln!("mint-kexec: {e:#}");

@@ -63,7 +63,10 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     let bzimage = copy(&tc.kdir.join("arch/x86/boot/bzImage"), &out.join("bzImage"))?;
     let os2_initramfs = out.join("os2-initramfs.cpio.gz");
     let qemu = ws.join("qemu");
-    fs::write(&os2_initramfs, base_image(&fs::read(qemu.join("os2-init.sh"))?)?.finish_gz()?)?;
+    let mut os2 = base_image(&fs::read(qemu.join("os2-init.sh"))?)?;
+    // For TSC readings (`mint-kexec tsc`) in the boot-time benchmark.
+    os2.file("/bin/mint-kexec", 0o755, &fs::read(&kexec)?);
+    fs::write(&os2_initramfs, os2.finish_gz()?)?;
     let host_initramfs = out.join("host-initramfs.cpio.gz");
     fs::write(&host_initramfs, host_initramfs_image(&bzimage, &module, &kexec, &os2_initramfs)?)?;
     stage.done();

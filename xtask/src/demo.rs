@@ -21,6 +21,7 @@ pub fn demo(artifacts: &Artifacts) -> Result<()> {
         for line in text.lines() {
             println!("[{}] {}", labels.get(port).unwrap_or(&"?"), line.trim_end_matches('\r'));
         }
+        false
     })?;
     println!("demo: done; logs in {}", log_dir.display());
     Ok(())

@@ -5,6 +5,7 @@
 //! - `test`:  host unit tests, then the QEMU scenarios
 //! - `demo`:  boot the host in QEMU and show what mint does
 
+mod bench;
 mod build;
 mod cmd;
 mod cpio;
@@ -47,6 +48,12 @@ enum Task {
         #[arg(long, default_value_t = 100)]
         cycles: u32,
     },
+    /// Build, then measure boot times and throughput (not a test).
+    Bench {
+        /// Runs of each boot kind (at least 5).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Print the kernel build directory (KDIR) that setup prepared.
     Kdir,
 }
@@ -79,6 +86,11 @@ fn run() -> Result<()> {
             let tc = setup::setup()?;
             let artifacts = build::build(&tc)?;
             scenarios::soak(&artifacts, cycles)
+        }
+        Task::Bench { runs } => {
+            let tc = setup::setup()?;
+            let artifacts = build::build(&tc)?;
+            bench::bench(&artifacts, runs)
         }
         Task::Kdir => {
             println!("{}", setup::current_kdir()?.display());

@@ -20,11 +20,13 @@ pub struct Machine {
     pub append: String,
     /// Number of serial ports (ttyS0 = host console, ttyS1.. = partitions).
     pub serials: usize,
+    /// Boot this initramfs instead of the host's.
+    pub initrd: Option<PathBuf>,
 }
 
 impl Default for Machine {
     fn default() -> Self {
-        Self { cpus: 2, mem_mib: 1024, append: String::new(), serials: 2 }
+        Self { cpus: 2, mem_mib: 1024, append: String::new(), serials: 2, initrd: None }
     }
 }
 
@@ -51,7 +53,7 @@ impl Qemu {
             .arg("-kernel")
             .arg(&artifacts.bzimage)
             .arg("-initrd")
-            .arg(&artifacts.host_initramfs)
+            .arg(machine.initrd.as_ref().unwrap_or(&artifacts.host_initramfs))
             .arg("-append")
             .arg(format!("{BASE_APPEND} {}", machine.append));
         let mut serial = Vec::new();
@@ -71,9 +73,10 @@ impl Qemu {
         fs::read(&self.serial[i]).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     }
 
-    /// Calls `each` with newly printed text of ttyS<i> until QEMU exits or
-    /// `timeout` passes (then QEMU is killed).
-    pub fn follow(&mut self, timeout: Duration, mut each: impl FnMut(usize, &str)) -> Result<()> {
+    /// Calls `each` with newly printed text of ttyS<i> until QEMU exits,
+    /// `each` returns true (QEMU is then killed) or `timeout` passes (QEMU is
+    /// killed and an error returned).
+    pub fn follow(&mut self, timeout: Duration, mut each: impl FnMut(usize, &str) -> bool) -> Result<()> {
         let start = Instant::now();
         let mut seen = vec![0usize; self.serial.len()];
         loop {
@@ -84,8 +87,13 @@ impl Qemu {
                     // Print whole lines only (the rest comes next round).
                     let end = if exited { text.len() } else { text[..].rfind('\n').map_or(seen[i], |p| p + 1) };
                     if end > seen[i] {
-                        each(i, &text[seen[i]..end]);
+                        let done = each(i, &text[seen[i]..end]);
                         seen[i] = end;
+                        if done {
+                            let _ = self.child.kill();
+                            let _ = self.child.wait();
+                            return Ok(());
+                        }
                     }
                 }
             }
@@ -97,7 +105,7 @@ impl Qemu {
                 let _ = self.child.wait();
                 bail!("timed out after {}s", timeout.as_secs());
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }

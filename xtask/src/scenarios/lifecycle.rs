@@ -12,6 +12,7 @@ fn machine() -> Machine {
         mem_mib: 1024,
         append: "memmap=256M$0x20000000 memmap=128M$0x30000000".into(),
         serials: 3,
+        initrd: None,
     }
 }
 

@@ -9,6 +9,7 @@
 mod guest_faults;
 mod lifecycle;
 mod module_load;
+mod multicore;
 mod os2_boot;
 mod os2_errors;
 mod soak;
@@ -71,6 +72,7 @@ const SCENARIOS: &[Scenario] = &[
     os2_boot::SCENARIO,
     lifecycle::SCENARIO,
     guest_faults::SCENARIO,
+    multicore::SCENARIO,
     soak::SCENARIO,
 ];
 
@@ -198,6 +200,7 @@ fn run_scenario(artifacts: &Artifacts, s: &Scenario, extra: &str, timeout: Durat
         for l in text.lines() {
             lines.push(Stamped { at: start.elapsed(), port, text: l.trim_end_matches('\r').to_string() });
         }
+        false
     });
     let logs = Logs {
         serial: (0..qemu.serial.len()).map(|i| qemu.log(i)).collect(),

@@ -10,7 +10,7 @@ use crate::qemu::Machine;
 pub const WINDOW_SIZE: u64 = 256 << 20;
 
 pub fn machine() -> Machine {
-    Machine { cpus: 2, mem_mib: 1024, append: "memmap=256M$0x20000000".into(), serials: 2 }
+    Machine { cpus: 2, mem_mib: 1024, append: "memmap=256M$0x20000000".into(), serials: 2, initrd: None }
 }
 
 pub const SCENARIO: Scenario = Scenario {

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Boot-time and throughput benchmark, mint side. Runs N partition starts of
+# the same loaded image (mint.runs=N), then the throughput comparisons.
+. /scenarios/lib.sh
+runs=$(sed -n 's/.*mint\.runs=\([0-9]*\).*/\1/p' /proc/cmdline)
+host_work() { # host_work TAG: os2-init.sh's `work` on host CPU 0, timed with the TSC
+    for r in 1 2 3; do
+        t0=$(mint-kexec tsc)
+        taskset -c 0 awk 'BEGIN { for (i = 0; i < 400000; i++) s += i % 7; print s }' > /dev/null
+        t1=$(mint-kexec tsc)
+        echo "@@ host-work $1 $((t1 - t0))"
+    done
+}
+insmod /mint.ko
+echo "@@ tsc-khz $(cat $M/tsc_khz)"
+host_work alone
+partition os2 1 256M@0x20000000
+load os2 "$NONCE"
+i=1
+while [ "$i" -le "${runs:=5}" ]; do
+    echo start > $M/os2/state
+    sleep 4
+    echo stop > $M/os2/state
+    i=$((i + 1))
+done
+# Throughput: host with os2 idle (heartbeat only), os2 doing the work, host with os2 busy.
+echo start > $M/os2/state; sleep 4
+host_work os2-idle
+echo stop > $M/os2/state
+load os2 "$NONCE-bench" "mint.action=bench"
+echo start > $M/os2/state; sleep 12
+echo stop > $M/os2/state
+load os2 "$NONCE-spin" "mint.action=spin"
+echo start > $M/os2/state; sleep 4
+host_work os2-busy
+echo stop > $M/os2/state
+echo "@@ dmesg-begin"
+dmesg | grep "mint: os2: start tsc"
+echo "@@ dmesg-end"

@@ -1,0 +1,74 @@
+//! Scenario `multicore`: a partition of two cores (1-2), booted on its first
+//! and bringing up the second itself through its own ACPI tables; then a
+//! non-contiguous set (1,3).
+
+use std::time::Duration;
+
+use super::{expect_marker, kernel_problems, marker, section, Logs, Scenario};
+use crate::qemu::Machine;
+
+fn machine() -> Machine {
+    Machine { cpus: 4, mem_mib: 1024, append: "memmap=256M$0x20000000".into(), serials: 2, initrd: None }
+}
+
+pub const SCENARIO: Scenario = Scenario { name: "multicore", machine, timeout: Duration::from_secs(240), check };
+
+/// The kernel-log copy of the marker of boot `tag`.
+fn up_line<'a>(os2: &'a str, nonce: &str, tag: &str) -> Option<&'a str> {
+    let want = format!("] MINT-PARTITION-UP nonce={nonce}-{tag} ");
+    os2.lines().find(|l| l.contains(&want))
+}
+
+fn check(logs: &Logs) -> Vec<String> {
+    let host = logs.host();
+    let os2 = &logs.serial[1];
+    let mut f = Vec::new();
+    expect_marker(host, "apic-ids", "1 2", &mut f);
+    expect_marker(host, "state", "running", &mut f);
+    expect_marker(host, "online-during", "0,3", &mut f);
+    expect_marker(host, "host-cpu3", "3", &mut f);
+    expect_marker(host, "stopped", "stopped 0,3", &mut f);
+    expect_marker(host, "online-after-destroy", "0-3", &mut f);
+    expect_marker(host, "pinned", "1 2", &mut f);
+    expect_marker(host, "apic-ids-b", "1 3", &mut f);
+    expect_marker(host, "online-during-b", "0,2", &mut f);
+    expect_marker(host, "rmmod-rc", "0", &mut f);
+    expect_marker(host, "online-end", "0-3", &mut f);
+    let t: Vec<f64> = marker(host, "sleep2")
+        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default();
+    if t.len() != 2 || !(1.9..2.6).contains(&(t[1] - t[0])) {
+        f.push(format!("host `sleep 2` misbehaved while os2 ran: {t:?}"));
+    }
+    for tag in ["a", "b"] {
+        match up_line(os2, &logs.nonce, tag) {
+            Some(l) if l.contains(" cpus=2 ") && l.contains(" online=0-1") => {}
+            other => f.push(format!("boot {tag}: os2 does not report 2 CPUs online: {other:?}")),
+        }
+    }
+    // Boot a: both cores ran the 2-thread workload.
+    match os2.lines().find(|l| l.contains("] WORKLOAD ")) {
+        Some(l) => {
+            for cpu in ["cpu0=", "cpu1="] {
+                let busy = l
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix(cpu))
+                    .and_then(|v| v.trim_end_matches('%').parse::<i64>().ok());
+                if busy.is_none_or(|b| b < 70) {
+                    f.push(format!("os2 {cpu} was not busy during the workload: {l}"));
+                }
+            }
+        }
+        None => f.push("os2 never reported its workload".into()),
+    }
+    // Boot a was started twice (stop, start): two markers.
+    let boots_a = os2.lines().filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={}-a ", logs.nonce))).count();
+    if boots_a != 2 {
+        f.push(format!("the 1-2 partition booted {boots_a} times, expected 2"));
+    }
+    match section(host, "dmesg") {
+        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
+        None => f.push("no dmesg section".into()),
+    }
+    f
+}
