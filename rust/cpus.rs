@@ -43,6 +43,9 @@ extern "C" {
     fn mint_cpu_online(cpu: u32) -> bool;
 }
 
+/// Largest APIC ID a partition CPU may have (see `CpuClaim::claim`).
+const MAX_PARTITION_APIC_ID: u32 = 0xfe;
+
 const WORDS: usize = (MAX_CPUS as usize) / 64;
 static OWNED: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
 /// CPUs for which the guard has already logged a refusal (since their claim).
@@ -115,6 +118,12 @@ impl CpuClaim {
             if is_owned(cpu) {
                 *why = "CPU already belongs to a partition";
                 return Err(EBUSY);
+            }
+            // The partition learns its CPUs from an xAPIC MADT (8-bit IDs,
+            // 0xff meaning broadcast): a CPU beyond that it could not address.
+            if apic_id(cpu)? > MAX_PARTITION_APIC_ID {
+                *why = "CPU's APIC ID is above 0xfe: a partition cannot address it (xAPIC MADT)";
+                return Err(EINVAL);
             }
         }
         let mut claim = CpuClaim { cpus: CpuSet::default(), was_online: CpuSet::default() };

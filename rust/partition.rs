@@ -246,13 +246,14 @@ impl Partition {
         };
         let apicid = self.boot_apic_id()?;
         self.state = starting;
-        // Fresh memory for every boot: zero the window, then copy the
-        // pristine segments in.
+        // Fresh memory for every boot: the window was scrubbed when it was
+        // claimed and after every stop (`scrub` is a no-op then, and does the
+        // work after a failed start), then the pristine segments go in.
         let t_copy = boot::tsc();
         let image_buf = self.image.take().ok_or(ENOEXEC)?;
         let copied = (|| -> Result {
             let w = self.window.as_mut().ok_or(EINVAL)?;
-            w.zero();
+            w.scrub();
             let image = load_image::parse(&image_buf).map_err(|_| EINVAL)?;
             for (dest, data) in image.segments() {
                 w.write(dest, data)?;
@@ -305,6 +306,10 @@ impl Partition {
     fn stop(&mut self) -> Result {
         let stopped = self.check("state", Event::Stop)?;
         self.halt_cpus();
+        // Scrub now, while nobody waits, so that the next start only copies.
+        if let Some(w) = self.window.as_mut() {
+            w.scrub();
+        }
         self.state = stopped;
         self.unpin();
         pr_info!("{}: stopped\n", core::str::from_utf8(self.name()).unwrap_or("?"));

@@ -23,6 +23,8 @@ pub(crate) type Why = &'static str;
 pub(crate) struct Window {
     range: MemRange,
     base: NonNull<u8>,
+    /// Something was written since the last scrub.
+    dirty: bool,
     /// The resource name must stay put while the resource exists.
     _name: KBox<[u8; 16]>,
 }
@@ -120,7 +122,11 @@ impl Window {
             *why = "cannot map the range";
             return Err(ENOMEM);
         };
-        Ok(Self { range, base, _name: resname })
+        // Whatever an earlier user left there is wiped now, so that a start
+        // only has to copy its segments.
+        let mut w = Self { range, base, dirty: true, _name: resname };
+        w.scrub();
+        Ok(w)
     }
 
     /// The claimed range.
@@ -128,10 +134,15 @@ impl Window {
         self.range
     }
 
-    /// Fills the whole window with zeroes (no trace of an earlier run).
-    pub(crate) fn zero(&mut self) {
+    /// Fills the whole window with zeroes (no trace of an earlier run),
+    /// unless nothing was written since the last scrub.
+    pub(crate) fn scrub(&mut self) {
+        if !self.dirty {
+            return;
+        }
         // SAFETY: `base` maps `range.size` bytes that we own exclusively.
         unsafe { core::ptr::write_bytes(self.base.as_ptr(), 0, self.range.size as usize) };
+        self.dirty = false;
     }
 
     /// Copies `data` to physical address `dest`, which must lie in the window.
@@ -140,6 +151,7 @@ impl Window {
             return Err(ERANGE);
         }
         let off = (dest - self.range.start) as usize;
+        self.dirty = true;
         // SAFETY: `[off, off + len)` lies inside the mapping (checked above)
         // and `data` is ordinary kernel memory that cannot overlap it.
         unsafe {
@@ -151,6 +163,8 @@ impl Window {
 
 impl Drop for Window {
     fn drop(&mut self) {
+        // Leave nothing of the partition behind in the released range.
+        self.scrub();
         // SAFETY: `base` came from `memremap` and is not used afterwards; the
         // region was requested by `claim`.
         unsafe {

@@ -70,8 +70,6 @@ enum Cmd {
         #[arg(long, visible_alias = "command-line", default_value = "")]
         append: String,
     },
-    /// Print this CPU's time stamp counter (for boot-time measurements).
-    Tsc,
 }
 
 fn parse_addr(s: &str) -> Result<u64, String> {
@@ -92,10 +90,6 @@ fn main() {
         Cmd::Status { partition } => status(&cli.sysfs, partition.as_deref()),
         Cmd::Defaults { partition } => defaults(&cli.sysfs, &partition),
         Cmd::Kexec { image, initrd, append } => kexec::reboot_into(&image, initrd.as_deref(), &append),
-        Cmd::Tsc => {
-            println!("{}", kexec::tsc());
-            Ok(())
-        }
     };
     if let Err(e) = result {
         eprintln!("mint-kexec: {e:#}");

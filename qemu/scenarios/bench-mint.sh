@@ -4,10 +4,10 @@
 . /scenarios/lib.sh
 runs=$(sed -n 's/.*mint\.runs=\([0-9]*\).*/\1/p' /proc/cmdline)
 host_work() { # host_work TAG: os2-init.sh's `work` on host CPU 0, timed with the TSC
-    for r in 1 2 3; do
-        t0=$(mint-kexec tsc)
+    for r in 1 2 3 4 5; do
+        t0=$(tsc)
         taskset -c 0 awk 'BEGIN { for (i = 0; i < 400000; i++) s += i % 7; print s }' > /dev/null
-        t1=$(mint-kexec tsc)
+        t1=$(tsc)
         echo "@@ host-work $1 $((t1 - t0))"
     done
 }
@@ -28,7 +28,7 @@ echo start > $M/os2/state; sleep 4
 host_work os2-idle
 echo stop > $M/os2/state
 load os2 "$NONCE-bench" "mint.action=bench"
-echo start > $M/os2/state; sleep 12
+echo start > $M/os2/state; sleep 20
 echo stop > $M/os2/state
 load os2 "$NONCE-spin" "mint.action=spin"
 echo start > $M/os2/state; sleep 4

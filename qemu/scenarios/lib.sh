@@ -26,3 +26,18 @@ load() {
 }
 
 state() { cat $M/$1/state; }
+
+# dmesg_section: the kernel log between markers, for the harness to check.
+dmesg_section() {
+    echo "@@ dmesg-begin"
+    dmesg
+    echo "@@ dmesg-end"
+}
+
+# unload_and_report: rmmod, then what must equal the `before` snapshot.
+unload_and_report() {
+    rmmod mint
+    echo "@@ rmmod-rc $?"
+    host_snapshot after
+    dmesg_section
+}

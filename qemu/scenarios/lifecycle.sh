@@ -41,9 +41,4 @@ echo "@@ partitions-after-os3 $(cat $M/partitions | tr '\n' ',')"
 sleep 1
 echo stop > $M/os2/state
 echo os2 > $M/destroy
-rmmod mint
-echo "@@ rmmod-rc $?"
-host_snapshot after
-echo "@@ dmesg-begin"
-dmesg
-echo "@@ dmesg-end"
+unload_and_report

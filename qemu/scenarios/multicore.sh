@@ -33,6 +33,4 @@ echo os2 > $M/destroy
 rmmod mint
 echo "@@ rmmod-rc $?"
 echo "@@ online-end $(cat /sys/devices/system/cpu/online)"
-echo "@@ dmesg-begin"
-dmesg
-echo "@@ dmesg-end"
+dmesg_section

@@ -18,9 +18,4 @@ while [ "$i" -le "$cycles" ]; do
     i=$((i + 1))
 done
 echo os2 > $M/destroy
-rmmod mint
-echo "@@ rmmod-rc $?"
-host_snapshot after
-echo "@@ dmesg-begin"
-dmesg
-echo "@@ dmesg-end"
+unload_and_report

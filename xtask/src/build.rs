@@ -59,16 +59,29 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     ensure_static(&kexec)?;
     stage.done();
 
+    let stage = Stage::begin("building the tsc probe (qemu/tsc.c)");
+    let tsc = out.join("tsc");
+    cmd::run(
+        Command::new("gcc")
+            .args(["-static", "-nostdlib", "-Os", "-fno-pie", "-no-pie"])
+            .args(["-fno-asynchronous-unwind-tables", "-fno-stack-protector", "-s", "-o"])
+            .arg(&tsc)
+            .arg(ws.join("qemu/tsc.c")),
+    )?;
+    stage.done();
+
     let stage = Stage::begin("assembling initramfs images");
     let bzimage = copy(&tc.kdir.join("arch/x86/boot/bzImage"), &out.join("bzImage"))?;
     let os2_initramfs = out.join("os2-initramfs.cpio.gz");
     let qemu = ws.join("qemu");
-    let mut os2 = base_image(&fs::read(qemu.join("os2-init.sh"))?)?;
-    // For TSC readings (`mint-kexec tsc`) in the boot-time benchmark.
-    os2.file("/bin/mint-kexec", 0o755, &fs::read(&kexec)?);
+    let tsc_probe = fs::read(&tsc)?;
+    let os2 = base_image(&fs::read(qemu.join("os2-init.sh"))?, &tsc_probe)?;
     fs::write(&os2_initramfs, os2.finish_gz()?)?;
     let host_initramfs = out.join("host-initramfs.cpio.gz");
-    fs::write(&host_initramfs, host_initramfs_image(&bzimage, &module, &kexec, &os2_initramfs)?)?;
+    fs::write(
+        &host_initramfs,
+        host_initramfs_image(&bzimage, &module, &kexec, &os2_initramfs, &tsc_probe)?,
+    )?;
     stage.done();
 
     let artifacts = Artifacts { bzimage, module, kexec, host_initramfs, os2_initramfs };
@@ -111,8 +124,9 @@ fn ensure_static(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Common skeleton of every initramfs: busybox, /dev/console, mount points.
-fn base_image(init: &[u8]) -> Result<Archive> {
+/// Common skeleton of every initramfs: busybox, the tsc probe, /dev/console,
+/// mount points.
+fn base_image(init: &[u8], tsc_probe: &[u8]) -> Result<Archive> {
     let mut a = Archive::default();
     for d in ["/bin", "/dev", "/proc", "/sys", "/tmp", "/root"] {
         a.dir(d);
@@ -122,6 +136,7 @@ fn base_image(init: &[u8]) -> Result<Archive> {
     let busybox = fs::read(BUSYBOX).with_context(|| format!("cannot read {BUSYBOX}"))?;
     a.file("/bin/busybox", 0o755, &busybox);
     a.symlink("/bin/sh", "busybox");
+    a.file("/bin/tsc", 0o755, tsc_probe);
     a.file("/init", 0o755, init);
     Ok(a)
 }
@@ -129,9 +144,15 @@ fn base_image(init: &[u8]) -> Result<Archive> {
 /// The host's initramfs: the module, the CLI, the kernel image partitions
 /// boot (the host's own), the partitions' initramfs, and the scenario
 /// scripts from `qemu/scenarios/`.
-fn host_initramfs_image(bzimage: &Path, module: &Path, kexec: &Path, os2: &Path) -> Result<Vec<u8>> {
+fn host_initramfs_image(
+    bzimage: &Path,
+    module: &Path,
+    kexec: &Path,
+    os2: &Path,
+    tsc_probe: &[u8],
+) -> Result<Vec<u8>> {
     let qemu = paths::workspace().join("qemu");
-    let mut a = base_image(&fs::read(qemu.join("host-init.sh"))?)?;
+    let mut a = base_image(&fs::read(qemu.join("host-init.sh"))?, tsc_probe)?;
     a.file("/mint.ko", 0o644, &fs::read(module)?);
     a.file("/bin/mint-kexec", 0o755, &fs::read(kexec)?);
     a.dir("/boot");

@@ -285,10 +285,11 @@ fn configure_kernel(src: &Path, kdir: &Path, fragment: &str, tc: &Toolchain) -> 
     }
     let stage = Stage::begin("configuring the kernel (tinyconfig + qemu/kernel.config)");
     cmd::output(kmake(src, kdir, tc).arg("tinyconfig"))?;
+    // `CONFIG_X=...` lines, and `# CONFIG_X is not set` lines (options forced off).
     let wanted: Vec<&str> = fragment
         .lines()
         .map(str::trim)
-        .filter(|l| l.starts_with("CONFIG_"))
+        .filter(|l| l.starts_with("CONFIG_") || (l.starts_with("# CONFIG_") && l.ends_with(" is not set")))
         .collect();
     let config = kdir.join(".config");
     let mut f = fs::OpenOptions::new().append(true).open(&config)?;
@@ -298,8 +299,12 @@ fn configure_kernel(src: &Path, kdir: &Path, fragment: &str, tc: &Toolchain) -> 
     drop(f);
     cmd::output(kmake(src, kdir, tc).arg("olddefconfig"))?;
     let result = fs::read_to_string(&config)?;
-    let dropped: Vec<&&str> =
-        wanted.iter().filter(|w| !result.lines().any(|l| l == **w)).collect();
+    let survived = |w: &str| match w.strip_prefix("# ").and_then(|r| r.strip_suffix(" is not set")) {
+        // Off: absent, or explicitly not set.
+        Some(name) => !result.lines().any(|l| l.starts_with(&format!("{name}="))),
+        None => result.lines().any(|l| l == w),
+    };
+    let dropped: Vec<&&str> = wanted.iter().filter(|w| !survived(w)).collect();
     if !dropped.is_empty() {
         bail!(
             "kernel configuration dropped {:?} (unmet dependencies, or Rust not available: \

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{expect_marker, kernel_problems, marker, section, Logs, Scenario};
+use super::{expect_marker, marker, Logs, Scenario};
 
 pub const SCENARIO: Scenario = Scenario {
     name: "guest-faults",
@@ -47,9 +47,6 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "ok-state", "running", &mut f);
     expect_marker(host, "rmmod-rc", "0", &mut f);
     expect_marker(host, "online", "0-1", &mut f);
-    match section(host, "dmesg") {
-        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
-        None => f.push("no dmesg section".into()),
-    }
+    super::expect_clean_kernel_log(host, &mut f);
     f
 }

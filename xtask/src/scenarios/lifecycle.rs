@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{check_cases, expect_marker, heartbeat_gaps, kernel_problems, marker, section, Logs, Scenario};
+use super::{check_cases, expect_marker, heartbeat_gaps, marker, Logs, Scenario};
 use crate::qemu::Machine;
 
 fn machine() -> Machine {
@@ -89,9 +89,6 @@ fn check(logs: &Logs) -> Vec<String> {
         }
         _ => f.push("missing host snapshots".into()),
     }
-    match section(host, "dmesg") {
-        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
-        None => f.push("no dmesg section".into()),
-    }
+    super::expect_clean_kernel_log(host, &mut f);
     f
 }

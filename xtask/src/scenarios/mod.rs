@@ -135,6 +135,15 @@ pub fn kernel_problems(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// Records every problem line of the host's kernel log section (`@@
+/// dmesg-begin` .. `@@ dmesg-end`), or its absence.
+pub fn expect_clean_kernel_log(host: &str, f: &mut Vec<String>) {
+    match section(host, "dmesg") {
+        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
+        None => f.push("no dmesg section in the host log".into()),
+    }
+}
+
 /// Asserts `marker(key) == want`, recording a failure otherwise.
 pub fn expect_marker(log: &str, key: &str, want: &str, failures: &mut Vec<String>) {
     match marker(log, key) {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{expect_marker, kernel_problems, marker, section, Logs, Scenario};
+use super::{expect_marker, marker, Logs, Scenario};
 use crate::qemu::Machine;
 
 fn machine() -> Machine {
@@ -66,9 +66,6 @@ fn check(logs: &Logs) -> Vec<String> {
     if boots_a != 2 {
         f.push(format!("the 1-2 partition booted {boots_a} times, expected 2"));
     }
-    match section(host, "dmesg") {
-        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
-        None => f.push("no dmesg section".into()),
-    }
+    super::expect_clean_kernel_log(host, &mut f);
     f
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{expect_marker, kernel_problems, marker, markers, section, Logs, Scenario};
+use super::{expect_marker, marker, markers, Logs, Scenario};
 
 /// Cycles in `cargo xtask test`.
 pub const TEST_CYCLES: u32 = 10;
@@ -66,9 +66,6 @@ fn check(logs: &Logs) -> Vec<String> {
         }
         _ => f.push("missing host snapshots".into()),
     }
-    match section(host, "dmesg") {
-        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
-        None => f.push("no dmesg section".into()),
-    }
+    super::expect_clean_kernel_log(host, &mut f);
     f
 }
