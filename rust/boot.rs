@@ -37,6 +37,8 @@ extern "C" {
     static mint_trampoline_entry: u8;
     static mint_trampoline_reached: u8;
     static mint_trampoline_tsc: u8;
+    static mint_trampoline_mode: u8;
+    static mint_trampoline_cr3: u8;
 
     /// INIT assert + deassert to `apicid` (rust/arch_shim.c).
     ///
@@ -128,12 +130,20 @@ pub(crate) struct StartTimes {
 }
 
 /// Starts the CPU with `apicid` at the kernel entry `entry` with boot_params
-/// at `boot_params`, through the trampoline in `slot`; waits until it has
-/// left the trampoline. `ETIMEDOUT` if it never does (the CPU is then put
-/// back into wait-for-SIPI).
-pub(crate) fn start_cpu(slot: usize, apicid: u32, boot_params: u64, entry: u64) -> Result<StartTimes> {
+/// at `boot_params`, through the trampoline in `slot`: with the 32-bit boot
+/// protocol, or with the 64-bit one when `page_table` (the identity page
+/// tables for CR3) is given. Waits until the CPU has left the trampoline;
+/// `ETIMEDOUT` if it never does (the CPU is then put back into wait-for-SIPI).
+pub(crate) fn start_cpu(
+    slot: usize,
+    apicid: u32,
+    boot_params: u64,
+    entry: u64,
+    page_table: Option<u64>,
+) -> Result<StartTimes> {
     let boot_params = u32::try_from(boot_params).map_err(|_| ERANGE)?;
     let entry = u32::try_from(entry).map_err(|_| ERANGE)?;
+    let cr3 = u32::try_from(page_table.unwrap_or(0)).map_err(|_| ERANGE)?;
     let phys = trampoline_page(slot);
     let page = LowPage::map(phys)?;
     let code = blob();
@@ -147,8 +157,14 @@ pub(crate) fn start_cpu(slot: usize, apicid: u32, boot_params: u64, entry: u64) 
         field_offset(core::ptr::addr_of!(mint_trampoline_reached)),
         field_offset(core::ptr::addr_of!(mint_trampoline_tsc)),
     );
+    let (mode_off, cr3_off) = (
+        field_offset(core::ptr::addr_of!(mint_trampoline_mode)),
+        field_offset(core::ptr::addr_of!(mint_trampoline_cr3)),
+    );
     page.write_u32(bp_off, boot_params);
     page.write_u32(entry_off, entry);
+    page.write_u32(mode_off, u32::from(page_table.is_some()));
+    page.write_u32(cr3_off, cr3);
     page.write_u32(reached_off, 0);
     // Make the page visible before the IPI (the ICR write is serializing on
     // x86, the fence documents the ordering).

@@ -99,9 +99,9 @@ pub(crate) struct CpuClaim {
 }
 
 impl CpuClaim {
-    /// Takes every CPU of `set` offline and keeps it. On error nothing is
-    /// taken and `why` holds the one-line reason.
-    pub(crate) fn claim(set: &CpuSet, why: &mut &'static str) -> Result<Self> {
+    /// Checks that `set` could be claimed by a partition that already owns
+    /// `own` (its current CPUs, given back first), without changing anything.
+    pub(crate) fn check(set: &CpuSet, own: Option<&CpuSet>, why: &mut &'static str) -> Result {
         if set.is_empty() {
             *why = "empty CPU list";
             return Err(EINVAL);
@@ -115,7 +115,7 @@ impl CpuClaim {
                 *why = "no such CPU on this machine";
                 return Err(ENODEV);
             }
-            if is_owned(cpu) {
+            if is_owned(cpu) && !own.is_some_and(|o| o.contains(cpu)) {
                 *why = "CPU already belongs to a partition";
                 return Err(EBUSY);
             }
@@ -126,6 +126,13 @@ impl CpuClaim {
                 return Err(EINVAL);
             }
         }
+        Ok(())
+    }
+
+    /// Takes every CPU of `set` offline and keeps it. On error nothing is
+    /// taken and `why` holds the one-line reason.
+    pub(crate) fn claim(set: &CpuSet, why: &mut &'static str) -> Result<Self> {
+        Self::check(set, None, why)?;
         let mut claim = CpuClaim { cpus: CpuSet::default(), was_online: CpuSet::default() };
         for cpu in set.iter() {
             if !take(cpu) {

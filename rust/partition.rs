@@ -125,10 +125,12 @@ impl Partition {
         let set = cpulist::parse(text(input)?)
             .map_err(|e| refuse(self.name(), "cpus", EINVAL, &e))?;
         self.check("cpus", Event::SetResources)?;
-        // Give back the old set first (the new one may share CPUs with it);
-        // on failure take the old set again, so a refusal changes nothing.
-        let old = self.cpus.take().map(|c| *c.cpus());
         let mut why = "";
+        CpuClaim::check(&set, self.cpus.as_ref().map(|c| c.cpus()), &mut why)
+            .map_err(|e| refuse(self.name(), "cpus", e, &why))?;
+        // Give back the old set first (the new one may share CPUs with it);
+        // if the host then refuses a CPU, take the old set again.
+        let old = self.cpus.take().map(|c| *c.cpus());
         match CpuClaim::claim(&set, &mut why) {
             Ok(claim) => {
                 self.cpus = Some(claim);
@@ -154,8 +156,11 @@ impl Partition {
         if range.start < 0x10_0000 {
             return Err(refuse(self.name(), "memory", EINVAL, &"the window must lie above 1 MiB"));
         }
-        let old = self.window.take().map(|w| w.range());
         let mut why = "";
+        Window::check(&range, &mut why).map_err(|e| refuse(self.name(), "memory", e, &why))?;
+        // Release the old window first (the new one may overlap it); if the
+        // claim still fails, take the old one again.
+        let old = self.window.take().map(|w| w.range());
         match Window::claim(range, self.name(), &mut why) {
             Ok(w) => {
                 self.window = Some(w);
@@ -178,7 +183,7 @@ impl Partition {
         if offset == 0 {
             let total = match load_image::total_len_from_prefix(data) {
                 None => {
-                    return Err(refuse(self.name(), "load", EINVAL, &"first write must hold the 40-byte header"))
+                    return Err(refuse(self.name(), "load", EINVAL, &"first write must hold the 56-byte header"))
                 }
                 Some(Err(e)) => return Err(refuse(self.name(), "load", errno(e.errno()), &e)),
                 Some(Ok(t)) => t as usize,
@@ -237,12 +242,12 @@ impl Partition {
             return Err(refuse(self.name(), "state", EINVAL, &"assign cpus and memory first"));
         };
         let window = self.window_range().ok_or(EINVAL)?;
-        let (entry, boot_params) = {
+        let (entry, boot_params, page_table) = {
             let image = self.image().ok_or(ENOEXEC)?;
             image
                 .validate_within(window)
                 .map_err(|e| refuse(self.name(), "state", errno(e.errno()), &e))?;
-            (image.entry(), image.boot_params())
+            (image.entry(), image.boot_params(), image.entry_64_page_table())
         };
         let apicid = self.boot_apic_id()?;
         self.state = starting;
@@ -261,7 +266,7 @@ impl Partition {
             Ok(())
         })();
         self.image = Some(image_buf);
-        let result = copied.and_then(|()| boot::start_cpu(self.slot, apicid, boot_params, entry));
+        let result = copied.and_then(|()| boot::start_cpu(self.slot, apicid, boot_params, entry, page_table));
         match result {
             Ok(times) => {
                 self.state = self.state.apply(Event::Started).map_err(|e| errno(e.errno()))?;

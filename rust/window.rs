@@ -68,8 +68,9 @@ fn reserved_bytes(range: &MemRange) -> u64 {
 }
 
 impl Window {
-    /// Claims and maps `range` for partition `name`.
-    pub(crate) fn claim(range: MemRange, name: &[u8], why: &mut Why) -> Result<Self> {
+    /// Checks that `range` is memory the host does not manage (without
+    /// claiming it).
+    pub(crate) fn check(range: &MemRange, why: &mut Why) -> Result {
         let size = usize::try_from(range.size).map_err(|_| EINVAL)?;
         // SAFETY: pure query of the resource tree.
         let ram = unsafe {
@@ -84,10 +85,17 @@ impl Window {
             *why = "range overlaps System RAM the host manages (reserve it at boot with memmap=SIZE$START)";
             return Err(EBUSY);
         }
-        if reserved_bytes(&range) < range.size {
+        if reserved_bytes(range) < range.size {
             *why = "range is not entirely reserved memory in the host's e820 map (see /proc/iomem)";
             return Err(EINVAL);
         }
+        Ok(())
+    }
+
+    /// Claims and maps `range` for partition `name`.
+    pub(crate) fn claim(range: MemRange, name: &[u8], why: &mut Why) -> Result<Self> {
+        Self::check(&range, why)?;
+        let size = usize::try_from(range.size).map_err(|_| EINVAL)?;
         let mut resname = KBox::new([0u8; 16], GFP_KERNEL)?;
         let n = name.len().min(15);
         resname[..n].copy_from_slice(&name[..n]);

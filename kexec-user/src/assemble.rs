@@ -102,7 +102,7 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
     if let Some(r) = &plan.initrd {
         segments.push((r.start, initrd));
     }
-    let blob = load_blob::encode(plan.entry, plan.zero_page, &segments);
+    let blob = load_blob::encode(plan.entry, plan.zero_page, None, &segments);
     load_blob::check(&blob, p.window).context("load image failed the module's checks")?;
     Ok(Assembled { blob, plan, rsdp: tables.rsdp_addr })
 }

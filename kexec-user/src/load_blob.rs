@@ -4,18 +4,28 @@
 //! [`mint_logic::load_image`]; this side only serializes it.
 
 use mint_logic::load_image::{
-    HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_COUNT, OFF_ENTRY, OFF_MAGIC, OFF_TOTAL_LEN,
-    OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
+    FLAG_ENTRY_64, HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_COUNT, OFF_ENTRY, OFF_FLAGS,
+    OFF_MAGIC, OFF_PAGE_TABLE, OFF_TOTAL_LEN, OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
 };
 
 /// Serializes a load image: header, segment table, then the segments' data.
+///
+/// `entry_64_page_table`: `None` to enter the kernel through the 32-bit boot
+/// protocol at `entry` (the bzImage's `code32_start`), or the physical address
+/// of identity page tables to enter it in long mode (the decompressed
+/// kernel's `startup_64`).
 ///
 /// `segments` are `(dest, data)` pairs, in the order the module will copy
 /// them. The caller is responsible for a valid image (1 to
 /// [`MAX_SEGMENTS`](mint_logic::load_image::MAX_SEGMENTS) non-empty segments, total at
 /// most [`MAX_TOTAL_LEN`](mint_logic::load_image::MAX_TOTAL_LEN));
 /// use [`check`] to verify the result exactly as the module will.
-pub fn encode(entry: u64, boot_params: u64, segments: &[(u64, &[u8])]) -> Vec<u8> {
+pub fn encode(
+    entry: u64,
+    boot_params: u64,
+    entry_64_page_table: Option<u64>,
+    segments: &[(u64, &[u8])],
+) -> Vec<u8> {
     let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
     let total = HEADER_LEN + segments.len() * SEGMENT_DESC_LEN + data_len;
     let mut blob = vec![0u8; HEADER_LEN];
@@ -27,6 +37,10 @@ pub fn encode(entry: u64, boot_params: u64, segments: &[(u64, &[u8])]) -> Vec<u8
     blob[OFF_ENTRY..OFF_ENTRY + 8].copy_from_slice(&entry.to_le_bytes());
     blob[OFF_BOOT_PARAMS..OFF_BOOT_PARAMS + 8].copy_from_slice(&boot_params.to_le_bytes());
     blob[OFF_TOTAL_LEN..OFF_TOTAL_LEN + 8].copy_from_slice(&(total as u64).to_le_bytes());
+    if let Some(pt) = entry_64_page_table {
+        blob[OFF_FLAGS..OFF_FLAGS + 4].copy_from_slice(&FLAG_ENTRY_64.to_le_bytes());
+        blob[OFF_PAGE_TABLE..OFF_PAGE_TABLE + 8].copy_from_slice(&pt.to_le_bytes());
+    }
     blob.reserve_exact(total - HEADER_LEN);
     for (dest, data) in segments {
         blob.extend_from_slice(&dest.to_le_bytes());
@@ -64,7 +78,7 @@ mod tests {
             (0x4000_2000, &cmdline),
             (0x4100_0000, &kernel),
         ];
-        let blob = encode(0x4100_0000, 0x4000_1000, &segs);
+        let blob = encode(0x4100_0000, 0x4000_1000, None, &segs);
         assert_eq!(&blob[..8], b"MINTLOAD");
         assert_eq!(
             total_len_from_prefix(&blob[..HEADER_LEN]),
@@ -94,17 +108,17 @@ mod tests {
     #[test]
     fn invalid_inputs_are_caught_by_the_parser() {
         assert_eq!(
-            parse(&encode(0, 0, &[])),
+            parse(&encode(0, 0, None, &[])),
             Err(LoadImageError::BadSegmentCount)
         );
         let one: &[u8] = &[1];
         let many = vec![(0u64, one); MAX_SEGMENTS as usize + 1];
         assert_eq!(
-            parse(&encode(0, 0, &many)),
+            parse(&encode(0, 0, None, &many)),
             Err(LoadImageError::BadSegmentCount)
         );
         assert_eq!(
-            parse(&encode(0, 0, &[(0, &[])])),
+            parse(&encode(0, 0, None, &[(0, &[])])),
             Err(LoadImageError::EmptySegment { index: 0 })
         );
     }

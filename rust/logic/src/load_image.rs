@@ -5,14 +5,23 @@
 //!
 //! ```text
 //! 0   magic        b"MINTLOAD"
-//! 8   version      u32 = 1
+//! 8   version      u32 = 2
 //! 12  count        u32, number of segments, 1..=16
-//! 16  entry        u64, physical address of the kernel's 32-bit entry (code32_start)
+//! 16  entry        u64, physical address of the kernel's entry point
 //! 24  boot_params  u64, physical address of the zero page
 //! 32  total_len    u64, length of the whole blob, header and data included
-//! 40  segment table: count × { dest u64, len u64 } (16 bytes each)
+//! 40  flags        u32, FLAG_ENTRY_64 or 0; other bits must be 0
+//! 44  reserved     u32, 0
+//! 48  page_table   u64, with FLAG_ENTRY_64: physical address of the identity
+//!                  page tables (CR3) the CPU enters the kernel with; else 0
+//! 56  segment table: count × { dest u64, len u64 } (16 bytes each)
 //!     then the data of segment 0, 1, ... concatenated, no padding
 //! ```
+//!
+//! Without `FLAG_ENTRY_64` the kernel is entered through the Linux 32-bit boot
+//! protocol (protected mode, paging off; `entry` is `code32_start`); with it,
+//! through the 64-bit boot protocol (long mode, identity-mapped by
+//! `page_table`; `entry` is the decompressed kernel's `startup_64`).
 //!
 //! Errno choices ([`LoadImageError::errno`]): a blob that is not a mint image
 //! at all (bad magic or version) is `ENOEXEC`, like `execve` on a foreign
@@ -35,9 +44,14 @@ const EADDRNOTAVAIL: i32 = 99;
 /// The first 8 bytes of every image.
 pub const MAGIC: [u8; 8] = *b"MINTLOAD";
 /// The only format version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Length of the fixed header, before the segment table.
-pub const HEADER_LEN: usize = 40;
+pub const HEADER_LEN: usize = 56;
+/// Flag: enter the kernel through the 64-bit boot protocol.
+pub const FLAG_ENTRY_64: u32 = 1;
+/// Bytes of identity page tables at `page_table` (PML4, PDPT, four PDs of
+/// 2 MiB pages: the first 4 GiB).
+pub const PAGE_TABLE_LEN: u64 = 6 * 4096;
 /// Length of one segment table entry.
 pub const SEGMENT_DESC_LEN: usize = 16;
 /// Largest number of segments.
@@ -59,11 +73,15 @@ pub const OFF_ENTRY: usize = 16;
 pub const OFF_BOOT_PARAMS: usize = 24;
 /// Offset of the total length (u64).
 pub const OFF_TOTAL_LEN: usize = 32;
+/// Offset of the flags (u32).
+pub const OFF_FLAGS: usize = 40;
+/// Offset of the page table address (u64).
+pub const OFF_PAGE_TABLE: usize = 48;
 
 /// Why a load image was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LoadImageError {
-    /// Shorter than the 40-byte header (EINVAL).
+    /// Shorter than the 56-byte header (EINVAL).
     Truncated,
     /// Does not start with `MINTLOAD` (ENOEXEC).
     BadMagic,
@@ -98,6 +116,12 @@ pub enum LoadImageError {
     BootParamsOutside,
     /// The entry address is not inside a segment (EADDRNOTAVAIL).
     EntryOutside,
+    /// Unknown flag bits, or a page table address without `FLAG_ENTRY_64`,
+    /// or one that is not page aligned (EINVAL).
+    BadFlags,
+    /// With `FLAG_ENTRY_64`: the page tables are not inside one segment, or
+    /// lie above 4 GiB (EADDRNOTAVAIL).
+    PageTableOutside,
 }
 
 impl LoadImageError {
@@ -108,7 +132,9 @@ impl LoadImageError {
             LoadImageError::TooLarge => EFBIG,
             LoadImageError::OutsideWindow { .. }
             | LoadImageError::BootParamsOutside
-            | LoadImageError::EntryOutside => EADDRNOTAVAIL,
+            | LoadImageError::EntryOutside
+            | LoadImageError::PageTableOutside => EADDRNOTAVAIL,
+            LoadImageError::BadFlags => EINVAL,
             LoadImageError::Truncated
             | LoadImageError::BadSegmentCount
             | LoadImageError::LengthMismatch
@@ -122,7 +148,7 @@ impl LoadImageError {
 impl fmt::Display for LoadImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadImageError::Truncated => f.write_str("load image shorter than its 40-byte header"),
+            LoadImageError::Truncated => f.write_str("load image shorter than its 56-byte header"),
             LoadImageError::BadMagic => {
                 f.write_str("not a mint load image (bad magic; use mint-kexec)")
             }
@@ -159,6 +185,12 @@ impl fmt::Display for LoadImageError {
             LoadImageError::EntryOutside => {
                 f.write_str("load image entry point is not inside a segment")
             }
+            LoadImageError::BadFlags => f.write_str(
+                "load image flags are invalid (unknown bits, or a misplaced page table address)",
+            ),
+            LoadImageError::PageTableOutside => f.write_str(
+                "load image page tables are not inside one segment below 4 GiB",
+            ),
         }
     }
 }
@@ -218,6 +250,8 @@ pub fn total_len_from_prefix(prefix: &[u8]) -> Option<Result<u64, LoadImageError
 pub struct LoadImage<'a> {
     entry: u64,
     boot_params: u64,
+    flags: u32,
+    page_table: u64,
     count: u32,
     table: &'a [u8],
     data: &'a [u8],
@@ -236,6 +270,17 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
     }
     let entry = read_u64(blob, OFF_ENTRY).ok_or(LoadImageError::Truncated)?;
     let boot_params = read_u64(blob, OFF_BOOT_PARAMS).ok_or(LoadImageError::Truncated)?;
+    let flags = read_u32(blob, OFF_FLAGS).ok_or(LoadImageError::Truncated)?;
+    let reserved = read_u32(blob, OFF_FLAGS + 4).ok_or(LoadImageError::Truncated)?;
+    let page_table = read_u64(blob, OFF_PAGE_TABLE).ok_or(LoadImageError::Truncated)?;
+    let flags_ok = match flags {
+        0 => page_table == 0,
+        FLAG_ENTRY_64 => page_table % 4096 == 0,
+        _ => false,
+    };
+    if !flags_ok || reserved != 0 {
+        return Err(LoadImageError::BadFlags);
+    }
     let table_end = (count as usize)
         .checked_mul(SEGMENT_DESC_LEN)
         .and_then(|t| t.checked_add(HEADER_LEN))
@@ -260,6 +305,8 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
     Ok(LoadImage {
         entry,
         boot_params,
+        flags,
+        page_table,
         count,
         table,
         data,
@@ -267,9 +314,15 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
 }
 
 impl<'a> LoadImage<'a> {
-    /// Physical address of the kernel's 32-bit entry point.
+    /// Physical address of the kernel's entry point.
     pub fn entry(&self) -> u64 {
         self.entry
+    }
+
+    /// With the 64-bit boot protocol: the identity page tables' address
+    /// (CR3); `None` for the 32-bit protocol.
+    pub fn entry_64_page_table(&self) -> Option<u64> {
+        (self.flags & FLAG_ENTRY_64 != 0).then_some(self.page_table)
     }
 
     /// Physical address of the zero page (`struct boot_params`).
@@ -331,6 +384,12 @@ impl<'a> LoadImage<'a> {
         if !inside(self.entry, 1) {
             return Err(LoadImageError::EntryOutside);
         }
+        if let Some(pt) = self.entry_64_page_table() {
+            let below_4g = pt.checked_add(PAGE_TABLE_LEN).is_some_and(|end| end <= 1 << 32);
+            if !below_4g || !inside(pt, PAGE_TABLE_LEN) {
+                return Err(LoadImageError::PageTableOutside);
+            }
+        }
         Ok(())
     }
 }
@@ -364,6 +423,16 @@ mod tests {
 
     /// Independent little encoder for tests (the real one is in mint-kexec).
     fn encode(entry: u64, boot_params: u64, segments: &[(u64, &[u8])]) -> Vec<u8> {
+        encode_flags(entry, boot_params, 0, 0, segments)
+    }
+
+    fn encode_flags(
+        entry: u64,
+        boot_params: u64,
+        flags: u32,
+        page_table: u64,
+        segments: &[(u64, &[u8])],
+    ) -> Vec<u8> {
         let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
         let total = HEADER_LEN + segments.len() * SEGMENT_DESC_LEN + data_len;
         let mut v = Vec::new();
@@ -373,6 +442,9 @@ mod tests {
         v.extend_from_slice(&entry.to_le_bytes());
         v.extend_from_slice(&boot_params.to_le_bytes());
         v.extend_from_slice(&(total as u64).to_le_bytes());
+        v.extend_from_slice(&flags.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&page_table.to_le_bytes());
         for (dest, d) in segments {
             v.extend_from_slice(&dest.to_le_bytes());
             v.extend_from_slice(&(d.len() as u64).to_le_bytes());
@@ -399,11 +471,35 @@ mod tests {
     }
 
     #[test]
+    fn entry_64_flags() {
+        let zp = vec![0u8; 4096];
+        let pt = vec![0u8; PAGE_TABLE_LEN as usize];
+        let k = vec![0xccu8; 8192];
+        let segs: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2001_0000, &pt), (0x2020_0000, &k)];
+        let ok = encode_flags(0x2020_0000, 0x2000_0000, FLAG_ENTRY_64, 0x2001_0000, segs);
+        let img = parse(&ok).unwrap();
+        assert_eq!(img.entry_64_page_table(), Some(0x2001_0000));
+        img.validate_within(WINDOW).unwrap();
+        // 32-bit images carry no page table.
+        assert_eq!(parse(&encode(0x2020_0000, 0x2000_0000, segs)).unwrap().entry_64_page_table(), None);
+        // Unknown flags, a page table without the flag, an unaligned one.
+        for (flags, pt_addr) in [(2, 0), (0, 0x2001_0000), (FLAG_ENTRY_64, 0x2001_0800)] {
+            let b = encode_flags(0x2020_0000, 0x2000_0000, flags, pt_addr, segs);
+            assert_eq!(parse(&b), Err(LoadImageError::BadFlags), "flags {flags} pt {pt_addr:#x}");
+        }
+        // Page tables not inside one segment.
+        let b = encode_flags(0x2020_0000, 0x2000_0000, FLAG_ENTRY_64, 0x2001_1000, segs);
+        assert_eq!(parse(&b).unwrap().validate_within(WINDOW), Err(LoadImageError::PageTableOutside));
+        assert_eq!(LoadImageError::PageTableOutside.errno(), 99);
+        assert_eq!(LoadImageError::BadFlags.errno(), 22);
+    }
+
+    #[test]
     fn roundtrip() {
         let blob = sample();
-        assert_eq!(total_len_from_prefix(&blob[..39]), None);
+        assert_eq!(total_len_from_prefix(&blob[..HEADER_LEN - 1]), None);
         assert_eq!(
-            total_len_from_prefix(&blob[..40]),
+            total_len_from_prefix(&blob[..HEADER_LEN]),
             Some(Ok(blob.len() as u64))
         );
         let img = parse(&blob).unwrap();
@@ -427,11 +523,11 @@ mod tests {
         b[0] = b'X';
         assert_eq!(parse(&b), Err(LoadImageError::BadMagic));
         assert_eq!(
-            total_len_from_prefix(&b[..40]),
+            total_len_from_prefix(&b[..HEADER_LEN]),
             Some(Err(LoadImageError::BadMagic))
         );
         let mut b = blob.clone();
-        b[8] = 2;
+        b[8] = 3;
         assert_eq!(parse(&b), Err(LoadImageError::BadVersion));
         for count in [0u32, 17, u32::MAX] {
             let mut b = blob.clone();
@@ -441,7 +537,7 @@ mod tests {
         let mut b = blob.clone();
         b[32..40].copy_from_slice(&(MAX_TOTAL_LEN + 1).to_le_bytes());
         assert_eq!(
-            total_len_from_prefix(&b[..40]),
+            total_len_from_prefix(&b[..HEADER_LEN]),
             Some(Err(LoadImageError::TooLarge))
         );
         b[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -468,11 +564,11 @@ mod tests {
         let blob = sample();
         // Segment 1 claims one byte less than the data holds.
         let mut b = blob.clone();
-        b[40 + 16 + 8..40 + 32].copy_from_slice(&9999u64.to_le_bytes());
+        b[HEADER_LEN + 16 + 8..HEADER_LEN + 32].copy_from_slice(&9999u64.to_le_bytes());
         assert_eq!(parse(&b), Err(LoadImageError::SegmentLengths));
         // Lengths that overflow when summed.
         let mut b = blob.clone();
-        b[40 + 8..40 + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        b[HEADER_LEN + 8..HEADER_LEN + 16].copy_from_slice(&u64::MAX.to_le_bytes());
         assert_eq!(parse(&b), Err(LoadImageError::SegmentLengths));
         // Zero-length segment.
         let b = encode(0, 0, &[(0x1000, &[]), (0x2000, &[1, 2, 3])]);
