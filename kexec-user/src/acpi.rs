@@ -17,8 +17,20 @@
 //!               0x220 with the console UART
 //! ```
 //!
-//! All tables start 16-byte aligned; the block ends with the MADT, at most
-//! 0x220 + 44 + 8 * 255 = 0xa44 bytes, well inside [`ACPI_BLOCK_SIZE`].
+//! All tables start 16-byte aligned; the tables end with the MADT, at most
+//! 0x220 + 44 + 8 * 255 = 0xa44 bytes ([`MAX_TABLES_LEN`]), well inside
+//! [`ACPI_TABLES_MAX`].
+//!
+//! The reserved block ([`ACPI_BLOCK_SIZE`], 64 KiB, ACPI data in the
+//! partition's e820, so its kernel never reuses it) holds the ACPI tables at
+//! its start, then, with the 64-bit entry (`mint-kexec load --decompress`),
+//! the boot page tables ([`crate::pagetable`]) at [`PAGE_TABLES_OFFSET`]:
+//!
+//! ```text
+//! 0x0000  ACPI tables (at most ACPI_TABLES_MAX = 0x8000 bytes)
+//! 0x8000  boot page tables, 0x6000 bytes (64-bit entry only)
+//! 0xe000  unused
+//! ```
 //!
 //! The DSDT's only content, if the partition has a console UART, is that
 //! UART, described without an interrupt (hand-encoded AML, [`dsdt_aml`]):
@@ -62,8 +74,21 @@
 use std::fmt;
 
 /// Size of the region reserved for the block in the partition's memory.
-/// [`AcpiTables::bytes`] is never longer than this.
 pub const ACPI_BLOCK_SIZE: u64 = 0x10000;
+/// Room for the ACPI tables at the start of the block:
+/// [`AcpiTables::bytes`] is never longer than this ([`build`] asserts it).
+pub const ACPI_TABLES_MAX: u64 = 0x8000;
+/// Offset in the block of the boot page tables for the 64-bit entry, right
+/// after the tables' room (page aligned).
+pub const PAGE_TABLES_OFFSET: u64 = ACPI_TABLES_MAX;
+/// The longest table set [`build`] makes: [`MAX_CPUS`] CPUs and a console UART.
+pub const MAX_TABLES_LEN: usize = 0xa44;
+
+const _: () = assert!(MAX_TABLES_LEN as u64 <= ACPI_TABLES_MAX);
+const _: () = assert!(PAGE_TABLES_OFFSET.is_multiple_of(0x1000));
+const _: () = assert!(
+    PAGE_TABLES_OFFSET + mint_logic::load_image::PAGE_TABLE_LEN <= ACPI_BLOCK_SIZE
+);
 
 /// Largest number of partition CPUs: xAPIC ids are 8 bits, 0xff is the
 /// broadcast/invalid id and one id goes to the decoy.
@@ -151,8 +176,8 @@ pub const DECOY_UID: u8 = 0xff;
 /// The table block for one partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AcpiTables {
-    /// The block's contents, to be copied to the base it was built for;
-    /// at most [`ACPI_BLOCK_SIZE`] bytes.
+    /// The tables, to be copied to the base they were built for;
+    /// at most [`MAX_TABLES_LEN`] (so less than [`ACPI_TABLES_MAX`]) bytes.
     pub bytes: Vec<u8>,
     /// Physical address of the RSDP, for `boot_params.acpi_rsdp_addr`.
     pub rsdp_addr: u64,
@@ -265,7 +290,11 @@ pub fn build(
     let madt_off = align16(DSDT_OFF + dsdt_len);
     let madt_len = HEADER_LEN + 8 + LAPIC_ENTRY_LEN * (apic_ids.len() + 1);
     let total = madt_off + madt_len;
-    debug_assert!(total as u64 <= ACPI_BLOCK_SIZE);
+    // Never into the page tables that may follow at PAGE_TABLES_OFFSET.
+    assert!(
+        total <= MAX_TABLES_LEN && total as u64 <= ACPI_TABLES_MAX,
+        "ACPI tables of {total:#x} bytes overrun their room"
+    );
     let addr = |off: usize| base_phys + off as u64;
     // 32-bit pointers (RSDT, FADT.DSDT) only if the whole block is below 4 GiB;
     // otherwise they are left zero and the 64-bit ones (XSDT, X_DSDT) are used,
@@ -821,11 +850,11 @@ mod tests {
         assert_eq!(ids.len(), MAX_CPUS);
         for uart in [None, Some(0x2f8)] {
             let t = build(BASE, &ids, 0x608, 0x80, uart).unwrap();
-            assert!(t.bytes.len() as u64 <= ACPI_BLOCK_SIZE);
+            assert!(t.bytes.len() as u64 <= ACPI_TABLES_MAX);
             if uart.is_some() {
                 assert_eq!(
                     t.bytes.len(),
-                    0xa44,
+                    MAX_TABLES_LEN,
                     "the largest block, as the module notes say"
                 );
             }

@@ -1,5 +1,6 @@
 //! `mint-kexec` library: the host-testable loading logic of the mint loader
-//! (bzImage parsing, window planning, ACPI tables, zero page, load image).
+//! (bzImage parsing, window planning, ACPI tables, zero page, load image,
+//! and for the 64-bit entry: kernel decompression and boot page tables).
 
 pub mod acpi;
 pub mod assemble;
@@ -7,6 +8,8 @@ pub mod bzimage;
 pub mod cmdline;
 pub mod kexec;
 pub mod load_blob;
+pub mod pagetable;
 pub mod plan;
 pub mod sysfs;
+pub mod vmlinux;
 pub mod zeropage;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use mint_kexec::assemble::{assemble, Inputs, Partition};
+use mint_kexec::assemble::{assemble, Entry, Inputs, Partition};
 use mint_kexec::bzimage::BzImage;
-use mint_kexec::{cmdline, kexec};
+use mint_kexec::{cmdline, kexec, vmlinux};
 use mint_kexec::sysfs::{self, PartitionDir};
 use mint_logic::{cpulist, memrange, name};
 
@@ -47,6 +47,9 @@ enum Cmd {
         /// Lowest address to load anything at, inside the window (as kexec's --mem-min).
         #[arg(long, value_parser = parse_addr)]
         mem_min: Option<u64>,
+        /// Decompress the kernel here and enter it in 64-bit mode: faster partition boot, no KASLR.
+        #[arg(long)]
+        decompress: bool,
     },
     /// Show partitions as the module reports them.
     Status {
@@ -83,9 +86,9 @@ fn parse_addr(s: &str) -> Result<u64, String> {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Load { partition, image, initrd, append, cpus, mem, mem_min } => load(
+        Cmd::Load { partition, image, initrd, append, cpus, mem, mem_min, decompress } => load(
             &cli.sysfs,
-            &LoadArgs { partition, image, initrd, append, cpus, mem, mem_min },
+            &LoadArgs { partition, image, initrd, append, cpus, mem, mem_min, decompress },
         ),
         Cmd::Status { partition } => status(&cli.sysfs, partition.as_deref()),
         Cmd::Defaults { partition } => defaults(&cli.sysfs, &partition),
@@ -105,6 +108,7 @@ struct LoadArgs {
     cpus: Option<String>,
     mem: Option<String>,
     mem_min: Option<u64>,
+    decompress: bool,
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
@@ -119,7 +123,12 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     let name = name::parse_name(&a.partition).map_err(|e| anyhow::anyhow!("{e}"))?;
     // Check every input before touching the partition.
     let kernel = read_file(&a.image, "kernel image")?;
-    BzImage::parse(&kernel).with_context(|| format!("{}", a.image.display()))?;
+    let image = BzImage::parse(&kernel).with_context(|| format!("{}", a.image.display()))?;
+    let decompressed = if a.decompress {
+        Some(vmlinux::decompress(&image).with_context(|| format!("{}", a.image.display()))?)
+    } else {
+        None
+    };
     let initrd = a.initrd.as_deref().map(|p| read_file(p, "initrd")).transpose()?;
     if let Some(c) = &a.cpus {
         cpulist::parse(c).map_err(|e| anyhow::anyhow!("--cpus {c:?}: {e}"))?;
@@ -154,6 +163,8 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         cmdline: &line,
         mem_min: a.mem_min,
         console_uart: cmdline::console_port(name),
+        entry: if a.decompress { Entry::Decompressed64 } else { Entry::Protected32 },
+        decompressed: decompressed.as_deref(),
     };
     let probe = Partition { window, low_ram: low_ram.clone(), apic_ids: vec![0xfd], pm_timer_port };
     assemble(&probe, &inputs)?;
@@ -175,7 +186,20 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     let plan = &assembled.plan;
     println!("{name}: loaded {} ({} bytes)", a.image.display(), kernel.len());
     println!("  window    {}", p.window);
-    println!("  kernel    {:#x}-{:#x} (entry {:#x})", plan.kernel.start, plan.kernel.end - 1, plan.entry);
+    println!(
+        "  kernel    {:#x}-{:#x}, {} bytes loaded (entry {:#x})",
+        plan.kernel.start,
+        plan.kernel.end - 1,
+        assembled.kernel_bytes,
+        assembled.entry
+    );
+    println!("  entry     {}", assembled.entry_kind);
+    if let Some((len, loads)) = assembled.decompressed {
+        println!("            decompressed {len} bytes, {loads} PT_LOAD segments");
+    }
+    if let Some(pt) = assembled.page_table {
+        println!("            identity page tables (CR3) {pt:#x}");
+    }
     println!("  zero page {:#x}, ACPI RSDP {:#x}", plan.zero_page, assembled.rsdp);
     if let Some(r) = &plan.initrd {
         println!("  initrd    {:#x}-{:#x}", r.start, r.end - 1);

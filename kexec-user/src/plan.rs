@@ -20,6 +20,9 @@
 //! `pref_address`; otherwise to the lowest aligned address. Because the entry
 //! is the 32-bit boot protocol entry (`code32_start`, run with paging off),
 //! the zero page and the kernel's whole `init_size` area must lie below 4 GiB.
+//! The 64-bit entry (`mint-kexec load --decompress`) uses the same plan: the
+//! decompressed kernel's segments go inside `[load, load + init_size)` and
+//! its identity page tables, which map the first 4 GiB, go in the ACPI block.
 //! All arithmetic is checked: `start + size` may wrap.
 
 use std::ops::Range;
@@ -69,6 +72,7 @@ pub struct LoadPlan {
     /// Initrd bytes (exact length, page aligned start), if any.
     pub initrd: Option<Range<u64>>,
     /// Entry point: the kernel load address (32-bit boot protocol, `code32_start`).
+    /// The 64-bit entry uses `startup_64` instead (see `assemble::Assembled::entry`).
     pub entry: u64,
 }
 

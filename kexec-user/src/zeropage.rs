@@ -1,5 +1,7 @@
 //! Build the 4096-byte zero page (`struct boot_params`) for the 32-bit boot
-//! protocol entry, and the e820 memory map that goes in it.
+//! protocol entry, and the e820 memory map that goes in it. The 64-bit entry
+//! uses the same zero page (`code32_start` is then unused; `assemble` clears
+//! `KASLR_FLAG`).
 //!
 //! The zero page starts all zero; the image's setup header bytes
 //! (0x1F1 .. 0x202 + byte at 0x201) are copied to the same offsets, then the

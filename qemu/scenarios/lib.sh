@@ -10,9 +10,15 @@ try() {
     echo "@@ case $name rc=$? $out" | head -n1
 }
 
+# free_kb: free memory including the pages parked on per-CPU lists, which
+# MemFree leaves out (and which change when a CPU comes back online).
+free_kb() {
+    awk '/nr_free_pages/ { p += $2 } /^ +count:/ { p += $2 } END { print p * 4 }' /proc/zoneinfo
+}
+
 # host_snapshot TAG: what must be identical before insmod and after rmmod.
 host_snapshot() {
-    echo "@@ host-$1 online=$(cat /sys/devices/system/cpu/online) iomem=$(md5sum < /proc/iomem | cut -c1-12) memfree_kb=$(sed -n 's/^MemFree: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+    echo "@@ host-$1 online=$(cat /sys/devices/system/cpu/online) iomem=$(md5sum < /proc/iomem | cut -c1-12) memfree_kb=$(free_kb)"
 }
 
 # partition NAME CPUS MEMORY: create and assign resources.

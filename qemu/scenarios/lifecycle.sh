@@ -11,7 +11,9 @@ try os3-overlap sh -c "echo 128M@0x28000000 > $M/os3/memory"
 echo 2 > $M/os3/cpus
 echo 128M@0x30000000 > $M/os3/memory
 load os2 "$NONCE-os2"
-load os3 "$NONCE-os3"
+# os3 takes the other entry path: decompressed by mint-kexec, 64-bit protocol.
+echo "@@ os3-entry $(mint-kexec load os3 /boot/bzImage --initrd=/os2-initramfs.cpio.gz \
+    --append="mint.nonce=$NONCE-os3" --decompress | sed -n 's/^  entry *//p')"
 echo start > $M/os2/state
 echo start > $M/os3/state
 echo "@@ states $(state os2) $(state os3)"

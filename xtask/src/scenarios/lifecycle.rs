@@ -1,5 +1,6 @@
 //! Scenario `lifecycle`: two partitions at once, stop/restart/destroy, wrong
-//! moves while running, rmmod refused then clean (issue: partition lifecycle).
+//! moves while running, rmmod refused then clean. os2 boots through the
+//! bzImage's 32-bit entry, os3 decompressed by mint-kexec (64-bit entry).
 
 use std::time::Duration;
 
@@ -34,6 +35,10 @@ fn check(logs: &Logs) -> Vec<String> {
     let host = logs.host();
     let mut f = check_cases(host, CASES);
     expect_marker(host, "states", "running running", &mut f);
+    match marker(host, "os3-entry") {
+        Some(v) if v.starts_with("64-bit boot protocol") => {}
+        other => f.push(format!("os3 was not loaded for the 64-bit entry: {other:?}")),
+    }
     expect_marker(host, "partitions", "os2 running,os3 running,", &mut f);
     expect_marker(host, "os3-after-stop", "stopped", &mut f);
     expect_marker(host, "os3-after-restart", "running", &mut f);
@@ -83,8 +88,9 @@ fn check(logs: &Logs) -> Vec<String> {
                 }
             }
             let kb = |s: &str| field(s, "memfree_kb=").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-            if (kb(&b) - kb(&a)).abs() > 8 * 1024 {
-                f.push(format!("host MemFree moved by more than 8 MiB: before {b:?}, after {a:?}"));
+            // A leak lowers MemFree; the host freeing caches may raise it.
+            if kb(&b) - kb(&a) > 4 * 1024 {
+                f.push(format!("host free memory dropped by more than 4 MiB: before {b:?}, after {a:?}"));
             }
         }
         _ => f.push("missing host snapshots".into()),
