@@ -15,20 +15,19 @@ insmod /mint.ko
 echo "@@ tsc-khz $(cat $M/tsc_khz)"
 host_work alone
 partition os2 1 256M@0x20000000
+# Alternate the two entries (bzImage 32-bit entry; decompressed by
+# mint-kexec, 64-bit entry) so that both see the same machine state.
+start_once() { echo start > $M/os2/state; sleep 4; echo stop > $M/os2/state; }
+i=1
+while [ "$i" -le "${runs:=5}" ]; do
+    load os2 "$NONCE"
+    start_once
+    mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz \
+        --append="mint.nonce=$NONCE-d64" --decompress > /dev/null
+    start_once
+    i=$((i + 1))
+done
 load os2 "$NONCE"
-starts() { # starts N: start and stop the loaded image N times
-    i=1
-    while [ "$i" -le "$1" ]; do
-        echo start > $M/os2/state
-        sleep 4
-        echo stop > $M/os2/state
-        i=$((i + 1))
-    done
-}
-starts "${runs:=5}"
-# The same, with the kernel decompressed by mint-kexec (64-bit entry).
-mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$NONCE-d64" --decompress > /dev/null
-starts "$runs"
 # Throughput: host with os2 idle (heartbeat only), os2 doing the work, host with os2 busy.
 echo start > $M/os2/state; sleep 4
 host_work os2-idle
