@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mint AP trampoline: takes a CPU woken by INIT/SIPI from real mode to the
- * Linux 32-bit boot protocol entry of the partition's kernel.
+ * partition kernel's entry, through the Linux 32-bit or 64-bit boot protocol.
  *
  * The module copies the bytes between mint_trampoline_start and
  * mint_trampoline_end to a page-aligned page P below 1 MiB, fills in the
@@ -28,7 +28,10 @@
  * up its own).
  *
  * Register contract inside the trampoline: %ebx = P (linear address of the
- * page) from the first instructions until the final jump.
+ * page) from the first instructions until the final jump (%rbx in 64-bit
+ * code, after zero-extending it). The paging path clobbers %ecx and %edx
+ * (RDMSR/WRMSR); nothing else is live. The page itself is written (the GDT
+ * bases and far-jump targets are patched from %cs), so it must be RAM.
  *
  * Parameter fields (offsets from mint_trampoline_start, exported as symbols so
  * the module computes them instead of hard-coding them):
@@ -37,7 +40,8 @@
  *   mint_trampoline_mode         u32, in:  0 = 32-bit protocol, 1 = 64-bit
  *   mint_trampoline_cr3          u32, in:  64-bit protocol: page tables (CR3)
  *   mint_trampoline_reached      u32, out: MINT_REACHED once the CPU is in
- *                                          protected mode and about to jump;
+ *                                          protected (or long) mode and about
+ *                                          to jump;
  *                                          the module polls it ("left the
  *                                          trampoline").
  *   mint_trampoline_tsc          u64, out: the TSC just before the jump to the

@@ -26,8 +26,19 @@ try load-running load os2 "$NONCE-again"
 try rmmod-running rmmod mint
 sleep 3
 echo "@@ os3-ops-begin"
+# window_bytes TAG: read the first 16 MiB of os3's window (zero page, tables,
+# kernel) through /dev/mem (allowed: the window is not RAM); report how much
+# was read and how many bytes are not zero.
+window_bytes() {
+    dd if=/dev/mem of=/tmp/window bs=1M skip=$((0x30000000 >> 20)) count=16 2>/dev/null
+    echo "@@ os3-window-$1 $(wc -c < /tmp/window) nonzero=$(tr -d '\000' < /tmp/window | wc -c)"
+    rm -f /tmp/window
+}
+window_bytes running
 echo stop > $M/os3/state
 echo "@@ os3-after-stop $(state os3)"
+# The window was scrubbed at stop: nothing of the run is left.
+window_bytes stopped
 try stop-stopped sh -c "echo stop > $M/os3/state"
 echo start > $M/os3/state
 echo "@@ os3-after-restart $(state os3)"
@@ -38,6 +49,9 @@ echo "@@ os3-destroy-rc $?"
 echo "@@ os3-ops-end"
 echo "@@ online-after-os3 $(cat /sys/devices/system/cpu/online)"
 echo "@@ pinned-cpu $(taskset -c 2 sh -c 'cut -d" " -f39 /proc/self/stat')"
+# Host CPUs mint does not own are none of its business: plain offline/online.
+echo 0 > /sys/devices/system/cpu/cpu2/online && echo 1 > /sys/devices/system/cpu/cpu2/online
+echo "@@ host-cpu-hotplug-rc $?"
 echo "@@ os3-iomem $(grep -c ': os3' /proc/iomem)"
 echo "@@ partitions-after-os3 $(cat $M/partitions | tr '\n' ',')"
 sleep 1

@@ -41,6 +41,14 @@ fn check(logs: &Logs) -> Vec<String> {
     }
     expect_marker(host, "partitions", "os2 running,os3 running,", &mut f);
     expect_marker(host, "os3-after-stop", "stopped", &mut f);
+    // While os3 runs its kernel is in the window (the reading can see it);
+    // after stop, not one byte of the run is left.
+    match marker(host, "os3-window-running").and_then(|v| v.strip_prefix("16777216 nonzero=")) {
+        Some(n) if n.trim().parse::<u64>().is_ok_and(|n| n > 1 << 20) => {}
+        other => f.push(format!("could not read os3's running kernel through /dev/mem: {other:?}")),
+    }
+    expect_marker(host, "os3-window-stopped", "16777216 nonzero=0", &mut f);
+    expect_marker(host, "host-cpu-hotplug-rc", "0", &mut f);
     expect_marker(host, "os3-after-restart", "running", &mut f);
     expect_marker(host, "os3-destroy-rc", "0", &mut f);
     expect_marker(host, "online-after-os3", "0,2", &mut f);
