@@ -95,14 +95,22 @@ impl LowPage {
         Ok(Self(p as *mut u8))
     }
 
+    /// Writes `v` at byte `off`; offsets past the page are ignored (the
+    /// trampoline's fields all lie inside it, see `start_cpu`).
     fn write_u32(&self, off: usize, v: u32) {
-        assert!(off + 4 <= 4096);
-        // SAFETY: in bounds (checked); the page is mapped for our lifetime.
+        if off % 4 != 0 || off + 4 > 4096 {
+            return;
+        }
+        // SAFETY: aligned and in bounds (checked); the page is mapped for our
+        // lifetime.
         unsafe { core::ptr::write_volatile(self.0.add(off) as *mut u32, v) };
     }
 
+    /// Reads the u32 at byte `off` (0 past the page).
     fn read_u32(&self, off: usize) -> u32 {
-        assert!(off + 4 <= 4096);
+        if off % 4 != 0 || off + 4 > 4096 {
+            return 0;
+        }
         // SAFETY: as for `write_u32`; volatile because another CPU writes it.
         unsafe { core::ptr::read_volatile(self.0.add(off) as *const u32) }
     }
@@ -145,11 +153,14 @@ pub(crate) fn start_cpu(
     let entry = u32::try_from(entry).map_err(|_| ERANGE)?;
     let cr3 = u32::try_from(page_table.unwrap_or(0)).map_err(|_| ERANGE)?;
     let phys = trampoline_page(slot);
-    let page = LowPage::map(phys)?;
     let code = blob();
-    // SAFETY: the blob is shorter than a page (see trampoline.S) and the
-    // mapping is a page we own.
-    unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), page.0, code.len().min(4096)) };
+    if code.len() > 4096 {
+        return Err(EINVAL);
+    }
+    let page = LowPage::map(phys)?;
+    // SAFETY: the blob fits in the page (checked above) and the mapping is a
+    // page we own.
+    unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), page.0, code.len()) };
     // Symbols of trampoline.S: only their addresses are taken.
     let (bp_off, entry_off, reached_off, tsc_off) = (
         field_offset(core::ptr::addr_of!(mint_trampoline_boot_params)),
