@@ -186,7 +186,8 @@ pub(crate) fn start_cpu(
     unsafe { mint_apic_wake(apicid, phys) };
     for _ in 0..START_TIMEOUT_MS {
         if page.read_u32(reached_off) == REACHED {
-            let entry = u64::from(page.read_u32(tsc_off)) | u64::from(page.read_u32(tsc_off + 4)) << 32;
+            let entry =
+                u64::from(page.read_u32(tsc_off)) | u64::from(page.read_u32(tsc_off + 4)) << 32;
             return Ok(StartTimes { init, entry });
         }
         // SAFETY: plain sleep in process context.

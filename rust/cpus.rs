@@ -133,7 +133,10 @@ impl CpuClaim {
     /// taken and `why` holds the one-line reason.
     pub(crate) fn claim(set: &CpuSet, why: &mut &'static str) -> Result<Self> {
         Self::check(set, None, why)?;
-        let mut claim = CpuClaim { cpus: CpuSet::default(), was_online: CpuSet::default() };
+        let mut claim = CpuClaim {
+            cpus: CpuSet::default(),
+            was_online: CpuSet::default(),
+        };
         for cpu in set.iter() {
             if !take(cpu) {
                 *why = "CPU already belongs to a partition";
@@ -196,7 +199,10 @@ unsafe extern "C" fn guard_prepare(cpu: u32) -> i32 {
         // The driver core retries EBUSY a few times: say it once per claim.
         let (w, b) = bit(cpu);
         if WARNED[w].fetch_or(b, Ordering::AcqRel) & b == 0 {
-            pr_warn!("CPU {} belongs to a partition; refusing to bring it online\n", cpu);
+            pr_warn!(
+                "CPU {} belongs to a partition; refusing to bring it online\n",
+                cpu
+            );
         }
         return EBUSY.to_errno();
     }
@@ -221,7 +227,9 @@ impl HotplugGuard {
         if ret < 0 {
             return Err(Error::from_errno(ret));
         }
-        Ok(Self { state: ret as bindings::cpuhp_state })
+        Ok(Self {
+            state: ret as bindings::cpuhp_state,
+        })
     }
 }
 

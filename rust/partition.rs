@@ -70,7 +70,9 @@ impl Partition {
     /// under `parent`, using low-memory slot `slot`.
     pub(crate) fn new(name: &str, slot: usize, parent: &Dir) -> Result<KBox<Self>> {
         let mut buf = [0u8; 8];
-        buf.get_mut(..name.len()).ok_or(EINVAL)?.copy_from_slice(name.as_bytes());
+        buf.get_mut(..name.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(name.as_bytes());
         let mut p = KBox::new(
             Partition {
                 name: buf,
@@ -122,8 +124,8 @@ impl Partition {
     }
 
     fn set_cpus(&mut self, input: &[u8]) -> Result {
-        let set = cpulist::parse(text(input)?)
-            .map_err(|e| refuse(self.name(), "cpus", EINVAL, &e))?;
+        let set =
+            cpulist::parse(text(input)?).map_err(|e| refuse(self.name(), "cpus", EINVAL, &e))?;
         self.check("cpus", Event::SetResources)?;
         let mut why = "";
         CpuClaim::check(&set, self.cpus.as_ref().map(|c| c.cpus()), &mut why)
@@ -147,14 +149,24 @@ impl Partition {
     }
 
     fn set_memory(&mut self, input: &[u8], others: &[MemRange]) -> Result {
-        let range = memrange::parse(text(input)?)
-            .map_err(|e| refuse(self.name(), "memory", EINVAL, &e))?;
+        let range =
+            memrange::parse(text(input)?).map_err(|e| refuse(self.name(), "memory", EINVAL, &e))?;
         self.check("memory", Event::SetResources)?;
         if others.iter().any(|o| o.overlaps(&range)) {
-            return Err(refuse(self.name(), "memory", EBUSY, &"overlaps another partition's window"));
+            return Err(refuse(
+                self.name(),
+                "memory",
+                EBUSY,
+                &"overlaps another partition's window",
+            ));
         }
         if range.start < 0x10_0000 {
-            return Err(refuse(self.name(), "memory", EINVAL, &"the window must lie above 1 MiB"));
+            return Err(refuse(
+                self.name(),
+                "memory",
+                EINVAL,
+                &"the window must lie above 1 MiB",
+            ));
         }
         let mut why = "";
         Window::check(&range, &mut why).map_err(|e| refuse(self.name(), "memory", e, &why))?;
@@ -178,25 +190,51 @@ impl Partition {
 
     fn load_chunk(&mut self, offset: u64, data: &[u8]) -> Result {
         if self.state.is_active() {
-            return Err(refuse(self.name(), "load", EBUSY, &"partition is running; stop it first"));
+            return Err(refuse(
+                self.name(),
+                "load",
+                EBUSY,
+                &"partition is running; stop it first",
+            ));
         }
         if offset == 0 {
             let total = match load_image::total_len_from_prefix(data) {
                 None => {
-                    return Err(refuse(self.name(), "load", EINVAL, &"first write must hold the 56-byte header"))
+                    return Err(refuse(
+                        self.name(),
+                        "load",
+                        EINVAL,
+                        &"first write must hold the 56-byte header",
+                    ))
                 }
                 Some(Err(e)) => return Err(refuse(self.name(), "load", errno(e.errno()), &e)),
                 Some(Ok(t)) => t as usize,
             };
-            self.pending = VVec::with_capacity(total, GFP_KERNEL)
-                .map_err(|_| refuse(self.name(), "load", ENOMEM, &"cannot allocate the image buffer"))?;
+            self.pending = VVec::with_capacity(total, GFP_KERNEL).map_err(|_| {
+                refuse(
+                    self.name(),
+                    "load",
+                    ENOMEM,
+                    &"cannot allocate the image buffer",
+                )
+            })?;
         } else if offset != self.pending.len() as u64 || self.pending.capacity() == 0 {
             self.pending = VVec::new();
-            return Err(refuse(self.name(), "load", EINVAL, &"writes must be sequential from offset 0"));
+            return Err(refuse(
+                self.name(),
+                "load",
+                EINVAL,
+                &"writes must be sequential from offset 0",
+            ));
         }
         if self.pending.len() + data.len() > self.pending.capacity() {
             self.pending = VVec::new();
-            return Err(refuse(self.name(), "load", EINVAL, &"more data than the header's total length"));
+            return Err(refuse(
+                self.name(),
+                "load",
+                EINVAL,
+                &"more data than the header's total length",
+            ));
         }
         self.pending.extend_from_slice(data, GFP_KERNEL)?;
         if self.pending.len() < self.pending.capacity() {
@@ -205,14 +243,25 @@ impl Partition {
         // Complete: validate, then keep it.
         let blob = core::mem::replace(&mut self.pending, VVec::new());
         let Some(window) = self.window_range() else {
-            return Err(refuse(self.name(), "load", EINVAL, &"set memory before loading"));
+            return Err(refuse(
+                self.name(),
+                "load",
+                EINVAL,
+                &"set memory before loading",
+            ));
         };
-        let image = load_image::parse(&blob).map_err(|e| refuse(self.name(), "load", errno(e.errno()), &e))?;
+        let image = load_image::parse(&blob)
+            .map_err(|e| refuse(self.name(), "load", errno(e.errno()), &e))?;
         image
             .validate_within(window)
             .map_err(|e| refuse(self.name(), "load", errno(e.errno()), &e))?;
         if image.entry() > u32::MAX as u64 || image.boot_params() > u32::MAX as u64 {
-            return Err(refuse(self.name(), "load", ERANGE, &"entry and boot_params must lie below 4 GiB"));
+            return Err(refuse(
+                self.name(),
+                "load",
+                ERANGE,
+                &"entry and boot_params must lie below 4 GiB",
+            ));
         }
         let new_state = self.check("load", Event::Load)?;
         let segments = image.segment_count();
@@ -232,14 +281,23 @@ impl Partition {
     }
 
     fn boot_apic_id(&self) -> Result<u32> {
-        let first = self.cpus.as_ref().and_then(|c| c.cpus().first()).ok_or(EINVAL)?;
+        let first = self
+            .cpus
+            .as_ref()
+            .and_then(|c| c.cpus().first())
+            .ok_or(EINVAL)?;
         cpus::apic_id(first)
     }
 
     fn start(&mut self) -> Result {
         let starting = self.check("state", Event::Start)?;
         let (Some(_), Some(_)) = (&self.cpus, &self.window) else {
-            return Err(refuse(self.name(), "state", EINVAL, &"assign cpus and memory first"));
+            return Err(refuse(
+                self.name(),
+                "state",
+                EINVAL,
+                &"assign cpus and memory first",
+            ));
         };
         let window = self.window_range().ok_or(EINVAL)?;
         let (entry, boot_params, page_table) = {
@@ -247,7 +305,11 @@ impl Partition {
             image
                 .validate_within(window)
                 .map_err(|e| refuse(self.name(), "state", errno(e.errno()), &e))?;
-            (image.entry(), image.boot_params(), image.entry_64_page_table())
+            (
+                image.entry(),
+                image.boot_params(),
+                image.entry_64_page_table(),
+            )
         };
         let apicid = self.boot_apic_id()?;
         self.state = starting;
@@ -266,10 +328,14 @@ impl Partition {
             Ok(())
         })();
         self.image = Some(image_buf);
-        let result = copied.and_then(|()| boot::start_cpu(self.slot, apicid, boot_params, entry, page_table));
+        let result = copied
+            .and_then(|()| boot::start_cpu(self.slot, apicid, boot_params, entry, page_table));
         match result {
             Ok(times) => {
-                self.state = self.state.apply(Event::Started).map_err(|e| errno(e.errno()))?;
+                self.state = self
+                    .state
+                    .apply(Event::Started)
+                    .map_err(|e| errno(e.errno()))?;
                 registry::pin_module();
                 self.pinned_module = true;
                 pr_info!(
@@ -291,8 +357,16 @@ impl Partition {
                 Ok(())
             }
             Err(e) => {
-                self.state = self.state.apply(Event::StartFailed).unwrap_or(State::Failed);
-                Err(refuse(self.name(), "state", e, &"the CPU did not leave the trampoline"))
+                self.state = self
+                    .state
+                    .apply(Event::StartFailed)
+                    .unwrap_or(State::Failed);
+                Err(refuse(
+                    self.name(),
+                    "state",
+                    e,
+                    &"the CPU did not leave the trampoline",
+                ))
             }
         }
     }
@@ -317,7 +391,10 @@ impl Partition {
         }
         self.state = stopped;
         self.unpin();
-        pr_info!("{}: stopped\n", core::str::from_utf8(self.name()).unwrap_or("?"));
+        pr_info!(
+            "{}: stopped\n",
+            core::str::from_utf8(self.name()).unwrap_or("?")
+        );
         Ok(())
     }
 
@@ -343,7 +420,10 @@ impl Partition {
             data.get(off..off + 4096)
         });
         let Some(zp) = zero_page else { return Ok(()) };
-        let rd = |o: usize| zp.get(o..o + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let rd = |o: usize| {
+            zp.get(o..o + 4)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
         let ptr = (rd(BP_EXT_CMD_LINE_PTR) as u64) << 32 | rd(BP_CMD_LINE_PTR) as u64;
         let line = image.segments().find_map(|(d, data)| {
             let off = ptr.checked_sub(d)? as usize;
@@ -398,7 +478,9 @@ fn store_memory(dir: &[u8], input: &[u8]) -> Result {
 }
 
 fn show_state(dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_partition(dir, |p, _| writeln!(out, "{}", p.state.as_str()).map_err(|_| EFBIG))
+    with_partition(dir, |p, _| {
+        writeln!(out, "{}", p.state.as_str()).map_err(|_| EFBIG)
+    })
 }
 
 fn store_state(dir: &[u8], input: &[u8]) -> Result {
@@ -441,9 +523,14 @@ fn write_load(dir: &[u8], offset: u64, data: &[u8]) -> Result {
 }
 
 static CPUS: Attribute = Attribute::new(c_str!("cpus"), 0o600, Some(show_cpus), Some(store_cpus));
-static MEMORY: Attribute =
-    Attribute::new(c_str!("memory"), 0o600, Some(show_memory), Some(store_memory));
-static STATE: Attribute = Attribute::new(c_str!("state"), 0o600, Some(show_state), Some(store_state));
+static MEMORY: Attribute = Attribute::new(
+    c_str!("memory"),
+    0o600,
+    Some(show_memory),
+    Some(store_memory),
+);
+static STATE: Attribute =
+    Attribute::new(c_str!("state"), 0o600, Some(show_state), Some(store_state));
 static CMDLINE: Attribute = Attribute::new(c_str!("cmdline"), 0o444, Some(show_cmdline), None);
 static APIC_IDS: Attribute = Attribute::new(c_str!("apic_ids"), 0o444, Some(show_apic_ids), None);
 static LOWMEM: Attribute = Attribute::new(c_str!("lowmem"), 0o444, Some(show_lowmem), None);

@@ -78,7 +78,11 @@ pub(crate) fn with_partition<R>(
                 others.push(r, GFP_KERNEL)?;
             }
         }
-        let p = s.partitions.iter_mut().find(|p| p.name() == name).ok_or(ENOENT)?;
+        let p = s
+            .partitions
+            .iter_mut()
+            .find(|p| p.name() == name)
+            .ok_or(ENOENT)?;
         f(p, &others)
     })
 }
@@ -132,7 +136,8 @@ fn store_create(_dir: &[u8], input: &[u8]) -> Result {
             pr_warn!("create: partition {} exists already\n", name);
             return Err(EEXIST);
         }
-        let Some(slot) = (0..LOW_SLOTS).find(|i| s.partitions.iter().all(|p| p.slot() != *i)) else {
+        let Some(slot) = (0..LOW_SLOTS).find(|i| s.partitions.iter().all(|p| p.slot() != *i))
+        else {
             pr_warn!("create: all {} partition slots are in use\n", LOW_SLOTS);
             return Err(ENOSPC);
         };
@@ -169,7 +174,11 @@ fn store_destroy(_dir: &[u8], input: &[u8]) -> Result {
     // Taken out under the lock, dropped (directory removed, CPUs and memory
     // given back) after it is released.
     let gone = with_state(|s| {
-        let Some(i) = s.partitions.iter().position(|p| p.name() == name.as_bytes()) else {
+        let Some(i) = s
+            .partitions
+            .iter()
+            .position(|p| p.name() == name.as_bytes())
+        else {
             pr_warn!("destroy: no partition {}\n", name);
             return Err(ENOENT);
         };
@@ -198,11 +207,18 @@ impl Registration {
     /// Creates the state, the hotplug guard and the top-level sysfs files.
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
         let state = KBox::pin_init(
-            new_mutex!(State { closing: false, top: None, partitions: KVec::new() }),
+            new_mutex!(State {
+                closing: false,
+                top: None,
+                partitions: KVec::new()
+            }),
             GFP_KERNEL,
         )?;
         let guard = HotplugGuard::register()?;
-        let this = Self { state, _guard: guard };
+        let this = Self {
+            state,
+            _guard: guard,
+        };
         THIS_MODULE.store(module.as_ptr(), Ordering::Release);
         let ptr: *const Mutex<State> = &*this.state;
         STATE.store(ptr as *mut _, Ordering::Release);
@@ -222,7 +238,10 @@ impl Drop for Registration {
         let (partitions, top) = {
             let mut s = self.state.lock();
             s.closing = true;
-            (core::mem::replace(&mut s.partitions, KVec::new()), s.top.take())
+            (
+                core::mem::replace(&mut s.partitions, KVec::new()),
+                s.top.take(),
+            )
         };
         // Partitions first (their directories live inside the top one);
         // removing a directory waits for its running handlers.

@@ -85,8 +85,16 @@ impl Attribute {
                     name: name.as_char_ptr(),
                     mode,
                 },
-                show: if show.is_some() { Some(show_callback) } else { None },
-                store: if store.is_some() { Some(store_callback) } else { None },
+                show: if show.is_some() {
+                    Some(show_callback)
+                } else {
+                    None
+                },
+                store: if store.is_some() {
+                    Some(store_callback)
+                } else {
+                    None
+                },
             }),
             show,
             store,
@@ -157,7 +165,9 @@ impl Dir {
     /// [`MAX_DIR_NAME`] bytes.
     pub(crate) fn new_child(&self, name: &[u8]) -> Result<Self> {
         let mut buf = [0u8; MAX_DIR_NAME + 1];
-        buf.get_mut(..name.len()).ok_or(EINVAL)?.copy_from_slice(name);
+        buf.get_mut(..name.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(name);
         let cname = CStr::from_bytes_with_nul(&buf[..=name.len()]).map_err(|_| EINVAL)?;
         Self::create(cname, self.kobj.as_ptr())
     }

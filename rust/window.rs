@@ -132,7 +132,12 @@ impl Window {
         };
         // Whatever an earlier user left there is wiped now, so that a start
         // only has to copy its segments.
-        let mut w = Self { range, base, dirty: true, _name: resname };
+        let mut w = Self {
+            range,
+            base,
+            dirty: true,
+            _name: resname,
+        };
         w.scrub();
         Ok(w)
     }

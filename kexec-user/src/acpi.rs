@@ -86,9 +86,8 @@ pub const MAX_TABLES_LEN: usize = 0xa44;
 
 const _: () = assert!(MAX_TABLES_LEN as u64 <= ACPI_TABLES_MAX);
 const _: () = assert!(PAGE_TABLES_OFFSET.is_multiple_of(0x1000));
-const _: () = assert!(
-    PAGE_TABLES_OFFSET + mint_logic::load_image::PAGE_TABLE_LEN <= ACPI_BLOCK_SIZE
-);
+const _: () =
+    assert!(PAGE_TABLES_OFFSET + mint_logic::load_image::PAGE_TABLE_LEN <= ACPI_BLOCK_SIZE);
 
 /// Largest number of partition CPUs: xAPIC ids are 8 bits, 0xff is the
 /// broadcast/invalid id and one id goes to the decoy.

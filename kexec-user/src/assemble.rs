@@ -119,7 +119,10 @@ pub struct Assembled {
 /// An APIC ID for the MADT's leading decoy entry that is none of the
 /// partition's (see `acpi.rs`).
 fn decoy_id(apic_ids: &[u32]) -> u32 {
-    (0..=0xfe).rev().find(|id| !apic_ids.contains(id)).unwrap_or(0xfe)
+    (0..=0xfe)
+        .rev()
+        .find(|id| !apic_ids.contains(id))
+        .unwrap_or(0xfe)
 }
 
 /// Builds the load image.
@@ -183,9 +186,9 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         Entry::Decompressed64 => {
             decompressed_all = match inputs.decompressed {
                 Some(d) => Cow::Borrowed(d),
-                None => Cow::Owned(
-                    vmlinux::decompress(&image).context("decompressing the kernel")?,
-                ),
+                None => {
+                    Cow::Owned(vmlinux::decompress(&image).context("decompressing the kernel")?)
+                }
             };
             let vm = vmlinux::load_segments(&decompressed_all, image.init_size())
                 .context("decompressed kernel")?;
@@ -213,7 +216,11 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
                 }
             }
             let entry = load + vm.entry_offset;
-            (entry, Some(pt), Some((decompressed_all.len() as u64, vm.segments.len())))
+            (
+                entry,
+                Some(pt),
+                Some((decompressed_all.len() as u64, vm.segments.len())),
+            )
         }
     };
     let kernel_bytes = match inputs.entry {
@@ -254,9 +261,8 @@ mod tests {
     use mint_logic::load_image;
 
     fn real_image() -> Option<Vec<u8>> {
-        let path = std::env::var("MINT_TEST_BZIMAGE").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../out/bzImage").to_string()
-        });
+        let path = std::env::var("MINT_TEST_BZIMAGE")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../out/bzImage").to_string());
         match std::fs::read(&path) {
             Ok(b) => Some(b),
             Err(_) if std::env::var("MINT_REQUIRE_BZIMAGE").as_deref() == Ok("1") => {
@@ -305,7 +311,10 @@ mod tests {
         let zp = segs[0].1;
         let u32_at = |o: usize| u32::from_le_bytes(zp[o..o + 4].try_into().unwrap()) as u64;
         assert_eq!(u32_at(0x228), a.plan.cmdline.start);
-        assert_eq!(u64::from_le_bytes(zp[0x70..0x78].try_into().unwrap()), a.rsdp);
+        assert_eq!(
+            u64::from_le_bytes(zp[0x70..0x78].try_into().unwrap()),
+            a.rsdp
+        );
         assert_eq!(u32_at(0x218), a.plan.initrd.as_ref().unwrap().start);
         assert_eq!(u32_at(0x21c), 300_000);
         assert_eq!(segs[1].1, b"console=ttyS1\0");
@@ -313,7 +322,10 @@ mod tests {
         let acpi = segs[2].1;
         assert_eq!(segs[2].0, a.rsdp);
         assert_eq!(&acpi[0x1c0..0x1c4], b"DSDT");
-        assert_eq!(u32::from_le_bytes(acpi[0x1c4..0x1c8].try_into().unwrap()), 85);
+        assert_eq!(
+            u32::from_le_bytes(acpi[0x1c4..0x1c8].try_into().unwrap()),
+            85
+        );
         assert_eq!(&acpi[0x220..0x224], b"APIC");
         assert_eq!(segs[4].1.len(), 300_000);
         // e820: low RAM, then the window split around the ACPI block.
@@ -322,7 +334,9 @@ mod tests {
 
     #[test]
     fn real_image_assembles_for_the_64_bit_entry() {
-        let Some(kernel_file) = real_image() else { return };
+        let Some(kernel_file) = real_image() else {
+            return;
+        };
         let initrd = vec![0x42u8; 300_000];
         let p = partition(256 << 20);
         let inputs = |entry| Inputs {
@@ -367,12 +381,21 @@ mod tests {
         for (d, b) in &ksegs {
             assert!(a.plan.kernel.start <= *d && d + b.len() as u64 <= a.plan.kernel.end);
         }
-        assert_eq!(ksegs.iter().map(|(_, b)| b.len() as u64).sum::<u64>(), a.kernel_bytes);
+        assert_eq!(
+            ksegs.iter().map(|(_, b)| b.len() as u64).sum::<u64>(),
+            a.kernel_bytes
+        );
         let (len, loads) = a.decompressed.unwrap();
         assert_eq!(loads, ksegs.len());
         assert!(len > a32.kernel_bytes);
         // The zero page is the 32-bit one but for KASLR_FLAG, cleared.
-        let zp32 = load_image::parse(&a32.blob).unwrap().segments().next().unwrap().1.to_vec();
+        let zp32 = load_image::parse(&a32.blob)
+            .unwrap()
+            .segments()
+            .next()
+            .unwrap()
+            .1
+            .to_vec();
         assert_eq!(segs[0].1[LOADFLAGS_OFFSET] & KASLR_FLAG, 0);
         let mut zp = segs[0].1.to_vec();
         zp[LOADFLAGS_OFFSET] = zp32[LOADFLAGS_OFFSET];
@@ -389,8 +412,14 @@ mod tests {
             assert!(bytes[seg.data.len()..].iter().all(|&b| b == 0));
         }
         // A decompressed kernel handed in gives the same blob.
-        let again =
-            assemble(&p, &Inputs { decompressed: Some(&d), ..inputs(Entry::Decompressed64) }).unwrap();
+        let again = assemble(
+            &p,
+            &Inputs {
+                decompressed: Some(&d),
+                ..inputs(Entry::Decompressed64)
+            },
+        )
+        .unwrap();
         assert!(again.blob == a.blob);
     }
 
@@ -400,7 +429,15 @@ mod tests {
         let initrd = vec![0u8; 64 << 20];
         let err = assemble(
             &partition(32 << 20),
-            &Inputs { kernel: &kernel, initrd: Some(&initrd), cmdline: "x", mem_min: None, console_uart: None, entry: Entry::default(), decompressed: None },
+            &Inputs {
+                kernel: &kernel,
+                initrd: Some(&initrd),
+                cmdline: "x",
+                mem_min: None,
+                console_uart: None,
+                entry: Entry::default(),
+                decompressed: None,
+            },
         )
         .err()
         .expect("must fail");
@@ -412,7 +449,15 @@ mod tests {
         let junk = vec![0u8; 8192];
         let err = assemble(
             &partition(256 << 20),
-            &Inputs { kernel: &junk, initrd: None, cmdline: "x", mem_min: None, console_uart: None, entry: Entry::default(), decompressed: None },
+            &Inputs {
+                kernel: &junk,
+                initrd: None,
+                cmdline: "x",
+                mem_min: None,
+                console_uart: None,
+                entry: Entry::default(),
+                decompressed: None,
+            },
         )
         .err()
         .expect("must fail");

@@ -26,7 +26,11 @@ pub fn reboot_into(image: &Path, initrd: Option<&Path>, cmdline: &str) -> Result
         .map(|p| File::open(p).with_context(|| format!("cannot open {}", p.display())))
         .transpose()?;
     let line = CString::new(cmdline).context("the command line contains a NUL byte")?;
-    let flags = if initrd.is_some() { 0 } else { KEXEC_FILE_NO_INITRAMFS };
+    let flags = if initrd.is_some() {
+        0
+    } else {
+        KEXEC_FILE_NO_INITRAMFS
+    };
     let initrd_fd = initrd.as_ref().map_or(-1, |f| f.as_raw_fd());
     // SAFETY: the descriptors are open for the duration of the call and the
     // command line pointer/length describe a NUL-terminated buffer.
@@ -47,5 +51,8 @@ pub fn reboot_into(image: &Path, initrd: Option<&Path>, cmdline: &str) -> Result
     println!("KEXEC-TSC {}", tsc());
     // SAFETY: plain system call; on success it does not return.
     let ret = unsafe { libc::reboot(libc::LINUX_REBOOT_CMD_KEXEC) };
-    bail!("reboot(LINUX_REBOOT_CMD_KEXEC) returned {ret}: {}", std::io::Error::last_os_error())
+    bail!(
+        "reboot(LINUX_REBOOT_CMD_KEXEC) returned {ret}: {}",
+        std::io::Error::last_os_error()
+    )
 }

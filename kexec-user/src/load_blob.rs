@@ -4,8 +4,8 @@
 //! [`mint_logic::load_image`]; this side only serializes it.
 
 use mint_logic::load_image::{
-    FLAG_ENTRY_64, HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_COUNT, OFF_ENTRY, OFF_FLAGS,
-    OFF_MAGIC, OFF_PAGE_TABLE, OFF_TOTAL_LEN, OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
+    FLAG_ENTRY_64, HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_COUNT, OFF_ENTRY, OFF_FLAGS, OFF_MAGIC,
+    OFF_PAGE_TABLE, OFF_TOTAL_LEN, OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
 };
 
 /// Serializes a load image: header, segment table, then the segments' data.

@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use mint_kexec::assemble::{assemble, Entry, Inputs, Partition};
 use mint_kexec::bzimage::BzImage;
-use mint_kexec::{cmdline, kexec, vmlinux};
 use mint_kexec::sysfs::{self, PartitionDir};
+use mint_kexec::{cmdline, kexec, vmlinux};
 use mint_logic::{cpulist, memrange, name};
 
 /// Load a Linux kernel into a mint partition (a kernel of its own on CPUs and
@@ -86,13 +86,35 @@ fn parse_addr(s: &str) -> Result<u64, String> {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Load { partition, image, initrd, append, cpus, mem, mem_min, decompress } => load(
+        Cmd::Load {
+            partition,
+            image,
+            initrd,
+            append,
+            cpus,
+            mem,
+            mem_min,
+            decompress,
+        } => load(
             &cli.sysfs,
-            &LoadArgs { partition, image, initrd, append, cpus, mem, mem_min, decompress },
+            &LoadArgs {
+                partition,
+                image,
+                initrd,
+                append,
+                cpus,
+                mem,
+                mem_min,
+                decompress,
+            },
         ),
         Cmd::Status { partition } => status(&cli.sysfs, partition.as_deref()),
         Cmd::Defaults { partition } => defaults(&cli.sysfs, &partition),
-        Cmd::Kexec { image, initrd, append } => kexec::reboot_into(&image, initrd.as_deref(), &append),
+        Cmd::Kexec {
+            image,
+            initrd,
+            append,
+        } => kexec::reboot_into(&image, initrd.as_deref(), &append),
     };
     if let Err(e) = result {
         eprintln!("mint-kexec: {e:#}");
@@ -116,7 +138,10 @@ fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
 }
 
 fn tsc_khz(root: &Path) -> u32 {
-    sysfs::read_value(&root.join("tsc_khz")).ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+    sysfs::read_value(&root.join("tsc_khz"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn load(root: &Path, a: &LoadArgs) -> Result<()> {
@@ -129,7 +154,11 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     } else {
         None
     };
-    let initrd = a.initrd.as_deref().map(|p| read_file(p, "initrd")).transpose()?;
+    let initrd = a
+        .initrd
+        .as_deref()
+        .map(|p| read_file(p, "initrd"))
+        .transpose()?;
     if let Some(c) = &a.cpus {
         cpulist::parse(c).map_err(|e| anyhow::anyhow!("--cpus {c:?}: {e}"))?;
     }
@@ -148,7 +177,10 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     let current_window = || -> Result<memrange::MemRange> {
         let v = dir.read("memory")?;
         if v.is_empty() {
-            bail!("{name} has no memory: pass --mem SIZE@START or write {}/memory", dir.dir.display());
+            bail!(
+                "{name} has no memory: pass --mem SIZE@START or write {}/memory",
+                dir.dir.display()
+            );
         }
         memrange::parse(&v).map_err(|e| anyhow::anyhow!("module reports memory {v:?}: {e}"))
     };
@@ -163,10 +195,19 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         cmdline: &line,
         mem_min: a.mem_min,
         console_uart: cmdline::console_port(name),
-        entry: if a.decompress { Entry::Decompressed64 } else { Entry::Protected32 },
+        entry: if a.decompress {
+            Entry::Decompressed64
+        } else {
+            Entry::Protected32
+        },
         decompressed: decompressed.as_deref(),
     };
-    let probe = Partition { window, low_ram: low_ram.clone(), apic_ids: vec![0xfd], pm_timer_port };
+    let probe = Partition {
+        window,
+        low_ram: low_ram.clone(),
+        apic_ids: vec![0xfd],
+        pm_timer_port,
+    };
     assemble(&probe, &inputs)?;
 
     if let Some(c) = &a.cpus {
@@ -177,14 +218,26 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     }
     let apic_ids = sysfs::parse_apic_ids(&dir.read("apic_ids")?).unwrap_or_default();
     if apic_ids.is_empty() {
-        bail!("{name} has no CPUs: pass --cpus LIST or write {}/cpus", dir.dir.display());
+        bail!(
+            "{name} has no CPUs: pass --cpus LIST or write {}/cpus",
+            dir.dir.display()
+        );
     }
-    let p = Partition { window: current_window()?, low_ram, apic_ids, pm_timer_port };
+    let p = Partition {
+        window: current_window()?,
+        low_ram,
+        apic_ids,
+        pm_timer_port,
+    };
     let assembled = assemble(&p, &inputs)?;
     dir.write_load(&assembled.blob)?;
 
     let plan = &assembled.plan;
-    println!("{name}: loaded {} ({} bytes)", a.image.display(), kernel.len());
+    println!(
+        "{name}: loaded {} ({} bytes)",
+        a.image.display(),
+        kernel.len()
+    );
     println!("  window    {}", p.window);
     println!(
         "  kernel    {:#x}-{:#x}, {} bytes loaded (entry {:#x})",
@@ -200,7 +253,10 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     if let Some(pt) = assembled.page_table {
         println!("            identity page tables (CR3) {pt:#x}");
     }
-    println!("  zero page {:#x}, ACPI RSDP {:#x}", plan.zero_page, assembled.rsdp);
+    println!(
+        "  zero page {:#x}, ACPI RSDP {:#x}",
+        plan.zero_page, assembled.rsdp
+    );
     if let Some(r) = &plan.initrd {
         println!("  initrd    {:#x}-{:#x}", r.start, r.end - 1);
     }
@@ -212,7 +268,10 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
 fn status(root: &Path, only: Option<&str>) -> Result<()> {
     sysfs::require_module(root)?;
     let list = sysfs::read_value(&root.join("partitions"))?;
-    let names: Vec<&str> = list.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let names: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     if let Some(o) = only {
         if !names.contains(&o) {
             bail!("no partition {o}");

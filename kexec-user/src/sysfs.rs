@@ -18,7 +18,10 @@ pub struct PartitionDir {
 /// Fails with a hint when the module is not loaded.
 pub fn require_module(root: &Path) -> Result<()> {
     if !root.is_dir() {
-        bail!("{} does not exist: load the module first (insmod mint.ko)", root.display());
+        bail!(
+            "{} does not exist: load the module first (insmod mint.ko)",
+            root.display()
+        );
     }
     Ok(())
 }
@@ -29,7 +32,11 @@ fn kernel_reason(name: &str) -> Option<String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     const O_NONBLOCK: i32 = 0o4000;
-    let mut kmsg = fs::OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open("/dev/kmsg").ok()?;
+    let mut kmsg = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open("/dev/kmsg")
+        .ok()?;
     let mut last = None;
     let mut buf = vec![0u8; 8192];
     // /dev/kmsg returns one record per read; EAGAIN at the end.
@@ -51,10 +58,21 @@ fn kernel_reason(name: &str) -> Option<String> {
 /// Writes `value` to `file` in one `write(2)`, turning a refusal into an
 /// error that carries the module's reason.
 pub fn write_value(file: &Path, value: &str, about: &str) -> Result<()> {
-    let result = fs::OpenOptions::new().write(true).open(file).and_then(|mut f| f.write_all(value.as_bytes()));
+    let result = fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(value.as_bytes()));
     result.map_err(|e| {
-        let why = kernel_reason(about).map(|r| format!(" ({r})")).unwrap_or_default();
-        anyhow!("writing {:?} to {}: {}{}", value.trim_end(), file.display(), describe(&e), why)
+        let why = kernel_reason(about)
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        anyhow!(
+            "writing {:?} to {}: {}{}",
+            value.trim_end(),
+            file.display(),
+            describe(&e),
+            why
+        )
     })
 }
 
@@ -79,9 +97,15 @@ impl PartitionDir {
         require_module(root)?;
         let dir = root.join(name);
         if !dir.is_dir() {
-            bail!("no partition {name}: create it first (echo {name} > {}/create)", root.display());
+            bail!(
+                "no partition {name}: create it first (echo {name} > {}/create)",
+                root.display()
+            );
         }
-        Ok(Self { name: name.to_string(), dir })
+        Ok(Self {
+            name: name.to_string(),
+            dir,
+        })
     }
 
     pub fn read(&self, file: &str) -> Result<String> {
@@ -100,7 +124,9 @@ impl PartitionDir {
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
         f.write_all(blob).map_err(|e| {
-            let why = kernel_reason(&self.name).map(|r| format!(" ({r})")).unwrap_or_default();
+            let why = kernel_reason(&self.name)
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             anyhow!("loading into {}: {}{}", self.name, describe(&e), why)
         })
     }
@@ -108,10 +134,13 @@ impl PartitionDir {
 
 /// The I/O port of the platform's ACPI PM timer, from /proc/ioports.
 pub fn pm_timer_port(ioports: &str) -> Option<u16> {
-    ioports.lines().find(|l| l.contains("ACPI PM_TMR")).and_then(|l| {
-        let range = l.split_whitespace().next()?;
-        u16::from_str_radix(range.split('-').next()?, 16).ok()
-    })
+    ioports
+        .lines()
+        .find(|l| l.contains("ACPI PM_TMR"))
+        .and_then(|l| {
+            let range = l.split_whitespace().next()?;
+            u16::from_str_radix(range.split('-').next()?, 16).ok()
+        })
 }
 
 /// Parses `lowmem` ("0x11000-0x1ffff", inclusive) into `[start, end)`.

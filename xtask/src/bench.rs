@@ -61,7 +61,10 @@ fn marker_info(log: &str, nonce: &str) -> Option<(u64, f64, Option<f64>)> {
     let line = log.lines().find(|l| l.contains(&want))?;
     let tsc = field(line, "tsc=")?.parse().ok()?;
     let kt = printk_time(line)?;
-    let run_init = log.lines().find(|l| l.contains("Run /init as init process")).and_then(printk_time);
+    let run_init = log
+        .lines()
+        .find(|l| l.contains("Run /init as init process"))
+        .and_then(printk_time);
     Some((tsc, kt, run_init))
 }
 
@@ -86,12 +89,21 @@ fn cold_boot(artifacts: &Artifacts, i: usize) -> Result<Boot> {
         }
         false
     })?;
-    let (tsc, _, run_init) = marker_info(&text, &format!("cold{i}")).context("cold boot: no /init marker")?;
-    Ok(Boot { cycles: tsc, wall, kernel_to_init_s: run_init, ..Boot::default() })
+    let (tsc, _, run_init) =
+        marker_info(&text, &format!("cold{i}")).context("cold boot: no /init marker")?;
+    Ok(Boot {
+        cycles: tsc,
+        wall,
+        kernel_to_init_s: run_init,
+        ..Boot::default()
+    })
 }
 
 fn kexec_boot(artifacts: &Artifacts, i: usize) -> Result<Boot> {
-    let machine = Machine { append: "mint.scenario=bench-kexec".into(), ..Machine::default() };
+    let machine = Machine {
+        append: "mint.scenario=bench-kexec".into(),
+        ..Machine::default()
+    };
     let dir = paths::out().join("bench-logs/kexec");
     let mut qemu = Qemu::boot(artifacts, &machine, &dir)?;
     let mut text = String::new();
@@ -110,7 +122,11 @@ fn kexec_boot(artifacts: &Artifacts, i: usize) -> Result<Boot> {
     // The new kernel's log starts after the reboot.
     let after = &text[text.find("KEXEC-TSC").unwrap_or(0)..];
     let (tsc, _, run_init) = marker_info(after, "kexec").context("kexec: no /init marker")?;
-    Ok(Boot { cycles: tsc.saturating_sub(before), kernel_to_init_s: run_init, ..Boot::default() })
+    Ok(Boot {
+        cycles: tsc.saturating_sub(before),
+        kernel_to_init_s: run_init,
+        ..Boot::default()
+    })
 }
 
 struct MintRun {
@@ -127,10 +143,14 @@ struct MintRun {
 fn mint_boots(artifacts: &Artifacts, runs: usize) -> Result<MintRun> {
     let mut machine = os2_machine();
     let nonce = "bench";
-    machine.append.push_str(&format!(" mint.scenario=bench-mint mint.nonce={nonce} mint.runs={runs}"));
+    machine.append.push_str(&format!(
+        " mint.scenario=bench-mint mint.nonce={nonce} mint.runs={runs}"
+    ));
     let dir = paths::out().join("bench-logs/mint");
     let mut qemu = Qemu::boot(artifacts, &machine, &dir)?;
-    qemu.follow(Duration::from_secs(120 + 6 * runs as u64), |port, chunk| port == 0 && chunk.contains("@@ scenario-exit"))?;
+    qemu.follow(Duration::from_secs(120 + 6 * runs as u64), |port, chunk| {
+        port == 0 && chunk.contains("@@ scenario-exit")
+    })?;
     let host = qemu.log(0);
     let os2 = qemu.log(1);
     drop(qemu);
@@ -140,26 +160,46 @@ fn mint_boots(artifacts: &Artifacts, runs: usize) -> Result<MintRun> {
             .filter_map(|v| v.trim().parse().ok())
             .collect()
     };
-    let tsc_khz = marker_val("tsc-khz").first().copied().context("no tsc-khz")?;
+    let tsc_khz = marker_val("tsc-khz")
+        .first()
+        .copied()
+        .context("no tsc-khz")?;
     let starts: Vec<(u64, u64, u64)> = host
         .lines()
         .filter(|l| l.contains("mint: os2: start tsc "))
         .filter_map(|l| {
-            Some((field(l, "copy=")?.parse().ok()?, field(l, "init=")?.parse().ok()?, field(l, "entry=")?.parse().ok()?))
+            Some((
+                field(l, "copy=")?.parse().ok()?,
+                field(l, "init=")?.parse().ok()?,
+                field(l, "entry=")?.parse().ok()?,
+            ))
         })
         .collect();
-    let run_inits: Vec<f64> =
-        os2.lines().filter(|l| l.contains("Run /init as init process")).filter_map(printk_time).collect();
+    let run_inits: Vec<f64> = os2
+        .lines()
+        .filter(|l| l.contains("Run /init as init process"))
+        .filter_map(printk_time)
+        .collect();
     // Boots alternate: bzImage entry (even starts), decompressed (odd).
     let boots_of = |tag: &str, first: usize| -> Result<Vec<Boot>> {
-        let ups: Vec<&str> = os2.lines().filter(|l| l.contains(&format!("{MARKER}nonce={tag} "))).collect();
+        let ups: Vec<&str> = os2
+            .lines()
+            .filter(|l| l.contains(&format!("{MARKER}nonce={tag} ")))
+            .collect();
         if starts.len() < 2 * runs || ups.len() < runs {
-            bail!("mint {tag}: {} starts and {} /init markers for {runs} runs (see {})", starts.len(), ups.len(), dir.display());
+            bail!(
+                "mint {tag}: {} starts and {} /init markers for {runs} runs (see {})",
+                starts.len(),
+                ups.len(),
+                dir.display()
+            );
         }
         let mut boots = Vec::new();
         for i in 0..runs {
             let (copy, init, entry) = starts[first + 2 * i];
-            let tsc: u64 = field(ups[i], "tsc=").and_then(|v| v.parse().ok()).context("marker without tsc")?;
+            let tsc: u64 = field(ups[i], "tsc=")
+                .and_then(|v| v.parse().ok())
+                .context("marker without tsc")?;
             let kt = printk_time(ups[i]).unwrap_or(0.0);
             // The kernel clock (printk time 0) started at about tsc - kt.
             let kernel_zero = tsc.saturating_sub((kt * tsc_khz as f64 * 1000.0) as u64);
@@ -222,7 +262,9 @@ fn lines_of(dir: &Path, exts: &[&str]) -> usize {
             if p.is_dir() {
                 n += lines_of(&p, exts);
             } else if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
-                n += fs::read_to_string(&p).map(|t| t.lines().count()).unwrap_or(0);
+                n += fs::read_to_string(&p)
+                    .map(|t| t.lines().count())
+                    .unwrap_or(0);
             }
         }
     }
@@ -260,7 +302,10 @@ pub fn bench(artifacts: &Artifacts, runs: usize) -> Result<()> {
     let mut cold = Vec::new();
     for i in 0..runs {
         cold.push(cold_boot(artifacts, i)?);
-        println!("    cold boot {i}: {:.2} s wall", cold[i].wall.unwrap_or_default().as_secs_f64());
+        println!(
+            "    cold boot {i}: {:.2} s wall",
+            cold[i].wall.unwrap_or_default().as_secs_f64()
+        );
     }
     let mut kexec = Vec::new();
     for i in 0..runs {
@@ -275,31 +320,108 @@ pub fn bench(artifacts: &Artifacts, runs: usize) -> Result<()> {
     }
 
     let cold_tsc = stats(&cold.iter().map(|b| secs(b.cycles)).collect::<Vec<_>>());
-    let cold_wall = stats(&cold.iter().map(|b| b.wall.unwrap_or_default().as_secs_f64()).collect::<Vec<_>>());
+    let cold_wall = stats(
+        &cold
+            .iter()
+            .map(|b| b.wall.unwrap_or_default().as_secs_f64())
+            .collect::<Vec<_>>(),
+    );
     let kx = stats(&kexec.iter().map(|b| secs(b.cycles)).collect::<Vec<_>>());
-    let mt = stats(&mint.boots.iter().map(|b| secs(b.cycles)).collect::<Vec<_>>());
-    let k_init = |v: &[Boot]| stats(&v.iter().filter_map(|b| b.kernel_to_init_s).collect::<Vec<_>>()).1;
+    let mt = stats(
+        &mint
+            .boots
+            .iter()
+            .map(|b| secs(b.cycles))
+            .collect::<Vec<_>>(),
+    );
+    let k_init = |v: &[Boot]| {
+        stats(
+            &v.iter()
+                .filter_map(|b| b.kernel_to_init_s)
+                .collect::<Vec<_>>(),
+        )
+        .1
+    };
 
     let mut md = String::new();
     let _ = writeln!(md, "<!-- generated by `cargo xtask bench` -->");
     let _ = writeln!(md, "Machine: QEMU {} TCG, `-cpu max`, 2 vCPUs (host) / 1 (partition), TSC {} kHz; {runs} runs each.\n",
         qemu_version(), mint.tsc_khz);
-    let _ = writeln!(md, "| boot to /init | min | median | max | kernel clock at `Run /init` (median) |");
+    let _ = writeln!(
+        md,
+        "| boot to /init | min | median | max | kernel clock at `Run /init` (median) |"
+    );
     let _ = writeln!(md, "|---|---|---|---|---|");
-    let _ = writeln!(md, "| cold boot, QEMU start → /init (wall clock) | {:.3} s | {:.3} s | {:.3} s | {:.3} s |", cold_wall.0, cold_wall.1, cold_wall.2, k_init(&cold));
-    let _ = writeln!(md, "| cold boot, reset → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | |", cold_tsc.0, cold_tsc.1, cold_tsc.2);
-    let _ = writeln!(md, "| kexec reboot, reboot() → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | {:.3} s |", kx.0, kx.1, kx.2, k_init(&kexec));
-    let _ = writeln!(md, "| mint start, INIT → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | {:.3} s |", mt.0, mt.1, mt.2, k_init(&mint.boots));
-    let from_echo = stats(&mint.boots.iter().map(|b| secs(b.cycles + b.copy)).collect::<Vec<_>>());
-    let _ = writeln!(md, "| mint start, `echo start` → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | |", from_echo.0, from_echo.1, from_echo.2);
-    let d64 = stats(&mint.boots_d64.iter().map(|b| secs(b.cycles)).collect::<Vec<_>>());
+    let _ = writeln!(
+        md,
+        "| cold boot, QEMU start → /init (wall clock) | {:.3} s | {:.3} s | {:.3} s | {:.3} s |",
+        cold_wall.0,
+        cold_wall.1,
+        cold_wall.2,
+        k_init(&cold)
+    );
+    let _ = writeln!(
+        md,
+        "| cold boot, reset → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | |",
+        cold_tsc.0, cold_tsc.1, cold_tsc.2
+    );
+    let _ = writeln!(
+        md,
+        "| kexec reboot, reboot() → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | {:.3} s |",
+        kx.0,
+        kx.1,
+        kx.2,
+        k_init(&kexec)
+    );
+    let _ = writeln!(
+        md,
+        "| mint start, INIT → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | {:.3} s |",
+        mt.0,
+        mt.1,
+        mt.2,
+        k_init(&mint.boots)
+    );
+    let from_echo = stats(
+        &mint
+            .boots
+            .iter()
+            .map(|b| secs(b.cycles + b.copy))
+            .collect::<Vec<_>>(),
+    );
+    let _ = writeln!(
+        md,
+        "| mint start, `echo start` → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | |",
+        from_echo.0, from_echo.1, from_echo.2
+    );
+    let d64 = stats(
+        &mint
+            .boots_d64
+            .iter()
+            .map(|b| secs(b.cycles))
+            .collect::<Vec<_>>(),
+    );
     let _ = writeln!(md, "| mint start, decompressed by mint-kexec (`--decompress`), INIT → /init (TSC) | {:.3} s | {:.3} s | {:.3} s | {:.3} s |", d64.0, d64.1, d64.2, k_init(&mint.boots_d64));
     let _ = writeln!(md, "\nRatios of medians: mint / kexec = **{:.3}**, mint / cold (TSC) = **{:.3}**, mint / cold (wall) = **{:.3}**.",
         mt.1 / kx.1, mt.1 / cold_tsc.1, mt.1 / cold_wall.1);
-    let _ = writeln!(md, "With `--decompress`: mint / kexec = **{:.3}**, mint / cold (TSC) = **{:.3}**.\n",
-        d64.1 / kx.1, d64.1 / cold_tsc.1);
-    let med = |f: &dyn Fn(&Boot) -> u64| stats(&mint.boots.iter().map(|b| secs(f(b))).collect::<Vec<_>>()).1;
-    let med64 = |f: &dyn Fn(&Boot) -> u64| stats(&mint.boots_d64.iter().map(|b| secs(f(b))).collect::<Vec<_>>()).1;
+    let _ = writeln!(
+        md,
+        "With `--decompress`: mint / kexec = **{:.3}**, mint / cold (TSC) = **{:.3}**.\n",
+        d64.1 / kx.1,
+        d64.1 / cold_tsc.1
+    );
+    let med = |f: &dyn Fn(&Boot) -> u64| {
+        stats(&mint.boots.iter().map(|b| secs(f(b))).collect::<Vec<_>>()).1
+    };
+    let med64 = |f: &dyn Fn(&Boot) -> u64| {
+        stats(
+            &mint
+                .boots_d64
+                .iter()
+                .map(|b| secs(f(b)))
+                .collect::<Vec<_>>(),
+        )
+        .1
+    };
     let _ = writeln!(
         md,
         "With `--decompress`: INIT → kernel entry {:.4} s, kernel entry → kernel clock {:.3} s, copy {:.3} s.\n",
@@ -310,16 +432,49 @@ pub fn bench(artifacts: &Artifacts, runs: usize) -> Result<()> {
     let _ = writeln!(md, "Breakdown of a mint start (bzImage entry, medians):\n");
     let _ = writeln!(md, "| step | time |\n|---|---|");
     let _ = writeln!(md, "| module: `echo start` → INIT (copy the segments; the window was scrubbed at stop) | {:.3} s |", med(&|b| b.copy));
-    let _ = writeln!(md, "| INIT/SIPI → the CPU leaves the trampoline into the kernel | {:.4} s |", med(&|b| b.init_to_entry));
-    let _ = writeln!(md, "| kernel entry → kernel clock starts (decompression, early setup) | {:.3} s |", med(&|b| b.entry_to_kernel));
-    let _ = writeln!(md, "| kernel clock → `Run /init` (kernel init) | {:.3} s |", k_init(&mint.boots));
+    let _ = writeln!(
+        md,
+        "| INIT/SIPI → the CPU leaves the trampoline into the kernel | {:.4} s |",
+        med(&|b| b.init_to_entry)
+    );
+    let _ = writeln!(
+        md,
+        "| kernel entry → kernel clock starts (decompression, early setup) | {:.3} s |",
+        med(&|b| b.entry_to_kernel)
+    );
+    let _ = writeln!(
+        md,
+        "| kernel clock → `Run /init` (kernel init) | {:.3} s |",
+        k_init(&mint.boots)
+    );
     let rest = mt.1 - med(&|b| b.init_to_entry) - med(&|b| b.entry_to_kernel) - k_init(&mint.boots);
-    let _ = writeln!(md, "| `Run /init` → /init's first command | {:.3} s |", rest.max(0.0));
-    let ratio = |a: &[u64], b: &[u64]| if b.len() < 2 || a.len() < 2 { f64::NAN } else { median_warm(a) / median_warm(b) };
-    let _ = writeln!(md, "\nThroughput (the same CPU-bound `awk` loop, TSC-timed, 5 runs, median of the last 4):\n");
+    let _ = writeln!(
+        md,
+        "| `Run /init` → /init's first command | {:.3} s |",
+        rest.max(0.0)
+    );
+    let ratio = |a: &[u64], b: &[u64]| {
+        if b.len() < 2 || a.len() < 2 {
+            f64::NAN
+        } else {
+            median_warm(a) / median_warm(b)
+        }
+    };
+    let _ = writeln!(
+        md,
+        "\nThroughput (the same CPU-bound `awk` loop, TSC-timed, 5 runs, median of the last 4):\n"
+    );
     let _ = writeln!(md, "| comparison | ratio | goal |\n|---|---|---|");
-    let _ = writeln!(md, "| os2's throughput / a host core's (host alone) | {:.3} | ≥ 0.99 |", ratio(&mint.host_alone, &mint.os2_work));
-    let _ = writeln!(md, "| host throughput with os2 busy / with os2 idle | {:.3} | ≥ 0.99 |", ratio(&mint.host_os2_idle, &mint.host_os2_busy));
+    let _ = writeln!(
+        md,
+        "| os2's throughput / a host core's (host alone) | {:.3} | ≥ 0.99 |",
+        ratio(&mint.host_alone, &mint.os2_work)
+    );
+    let _ = writeln!(
+        md,
+        "| host throughput with os2 busy / with os2 idle | {:.3} | ≥ 0.99 |",
+        ratio(&mint.host_os2_idle, &mint.host_os2_busy)
+    );
     let ws = paths::workspace();
     let module_lines = lines_of(&ws.join("rust"), &["rs", "c"]) + lines_of(&ws, &["S"]);
     let loader_lines = lines_of(&ws.join("kexec-user/src"), &["rs"]);
@@ -335,7 +490,11 @@ pub fn bench(artifacts: &Artifacts, runs: usize) -> Result<()> {
         ("mint, decompressed", d64.1),
     ]);
     fs::write(dir.join("boot-times.svg"), svg)?;
-    if Command::new("rsvg-convert").arg("--version").output().is_err() {
+    if Command::new("rsvg-convert")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         println!("bench: installing librsvg2-bin for the PNG chart");
         let _ = Command::new("apt-get")
             .args(["install", "-y", "-q", "librsvg2-bin"])
@@ -360,6 +519,11 @@ fn qemu_version() -> String {
         .arg("--version")
         .output()
         .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().nth(3).map(str::to_string))
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .nth(3)
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "?".into())
 }

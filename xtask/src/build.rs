@@ -47,7 +47,14 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     cmd::run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&ws)
-            .args(["build", "--release", "--package", "mint-kexec", "--target", target])
+            .args([
+                "build",
+                "--release",
+                "--package",
+                "mint-kexec",
+                "--target",
+                target,
+            ])
             // With --target these flags reach only the target binary, not
             // build scripts or proc macros.
             .env("RUSTFLAGS", "-C target-feature=+crt-static"),
@@ -64,7 +71,12 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     cmd::run(
         Command::new("gcc")
             .args(["-static", "-nostdlib", "-Os", "-fno-pie", "-no-pie"])
-            .args(["-fno-asynchronous-unwind-tables", "-fno-stack-protector", "-s", "-o"])
+            .args([
+                "-fno-asynchronous-unwind-tables",
+                "-fno-stack-protector",
+                "-s",
+                "-o",
+            ])
             .arg(&tsc)
             .arg(ws.join("qemu/tsc.c")),
     )?;
@@ -84,7 +96,13 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     )?;
     stage.done();
 
-    let artifacts = Artifacts { bzimage, module, kexec, host_initramfs, os2_initramfs };
+    let artifacts = Artifacts {
+        bzimage,
+        module,
+        kexec,
+        host_initramfs,
+        os2_initramfs,
+    };
     println!("build: artifacts");
     for p in [
         &artifacts.bzimage,
@@ -100,7 +118,8 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
 }
 
 fn copy(from: &Path, to: &Path) -> Result<PathBuf> {
-    fs::copy(from, to).with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    fs::copy(from, to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     Ok(to.to_path_buf())
 }
 

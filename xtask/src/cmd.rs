@@ -18,7 +18,9 @@ pub fn display(cmd: &Command) -> String {
 /// Runs `cmd` with inherited output; fails on a non-zero exit.
 pub fn run(cmd: &mut Command) -> Result<()> {
     println!("$ {}", display(cmd));
-    let status = cmd.status().with_context(|| format!("cannot run {}", display(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {}", display(cmd)))?;
     if !status.success() {
         bail!("`{}` failed: {status}", display(cmd));
     }
@@ -27,7 +29,9 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Runs `cmd` quietly and returns its stdout; fails on a non-zero exit.
 pub fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("cannot run {}", display(cmd)))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {}", display(cmd)))?;
     if !out.status.success() {
         bail!(
             "`{}` failed: {}\n{}",
@@ -48,7 +52,10 @@ pub struct Stage {
 impl Stage {
     pub fn begin(name: &str) -> Self {
         println!("==> {name}");
-        Self { name: name.to_string(), start: Instant::now() }
+        Self {
+            name: name.to_string(),
+            start: Instant::now(),
+        }
     }
 
     pub fn done(self) {

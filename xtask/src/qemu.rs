@@ -26,7 +26,13 @@ pub struct Machine {
 
 impl Default for Machine {
     fn default() -> Self {
-        Self { cpus: 2, mem_mib: 1024, append: String::new(), serials: 2, initrd: None }
+        Self {
+            cpus: 2,
+            mem_mib: 1024,
+            append: String::new(),
+            serials: 2,
+            initrd: None,
+        }
     }
 }
 
@@ -49,7 +55,14 @@ impl Qemu {
         cmd.args(["-machine", "pc", "-cpu", "max", "-accel", "tcg"])
             .args(["-smp", &machine.cpus.to_string()])
             .args(["-m", &format!("{}M", machine.mem_mib)])
-            .args(["-nodefaults", "-display", "none", "-no-reboot", "-monitor", "none"])
+            .args([
+                "-nodefaults",
+                "-display",
+                "none",
+                "-no-reboot",
+                "-monitor",
+                "none",
+            ])
             .arg("-kernel")
             .arg(&artifacts.bzimage)
             .arg("-initrd")
@@ -63,20 +76,28 @@ impl Qemu {
             cmd.arg("-serial").arg(format!("file:{}", path.display()));
             serial.push(path);
         }
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let child = cmd.spawn().context("cannot start qemu-system-x86_64")?;
         Ok(Self { child, serial })
     }
 
     /// What ttyS<i> has printed so far.
     pub fn log(&self, i: usize) -> String {
-        fs::read(&self.serial[i]).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+        fs::read(&self.serial[i])
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     /// Calls `each` with newly printed text of ttyS<i> until QEMU exits,
     /// `each` returns true (QEMU is then killed) or `timeout` passes (QEMU is
     /// killed and an error returned).
-    pub fn follow(&mut self, timeout: Duration, mut each: impl FnMut(usize, &str) -> bool) -> Result<()> {
+    pub fn follow(
+        &mut self,
+        timeout: Duration,
+        mut each: impl FnMut(usize, &str) -> bool,
+    ) -> Result<()> {
         let start = Instant::now();
         let mut seen = vec![0usize; self.serial.len()];
         loop {
@@ -85,7 +106,11 @@ impl Qemu {
                 let text = self.log(i);
                 if text.len() > seen[i] {
                     // Print whole lines only (the rest comes next round).
-                    let end = if exited { text.len() } else { text[..].rfind('\n').map_or(seen[i], |p| p + 1) };
+                    let end = if exited {
+                        text.len()
+                    } else {
+                        text[..].rfind('\n').map_or(seen[i], |p| p + 1)
+                    };
                     if end > seen[i] {
                         let done = each(i, &text[seen[i]..end]);
                         seen[i] = end;

@@ -86,7 +86,11 @@ pub fn setup() -> Result<Toolchain> {
         kdir: PathBuf::new(),
     };
     let kdir = ensure_kernel(&cache, &src, &tc)?;
-    println!("setup: ready in {} (KDIR={})", cmd::elapsed(start), kdir.display());
+    println!(
+        "setup: ready in {} (KDIR={})",
+        cmd::elapsed(start),
+        kdir.display()
+    );
     Ok(Toolchain { kdir, ..tc })
 }
 
@@ -120,10 +124,16 @@ fn available_versions(pkg: &str) -> Result<Vec<String>> {
 
 fn packages_satisfied() -> bool {
     let rust_ok = RUST_VERSIONS.iter().any(|v| {
-        RUST_PACKAGES.iter().all(|p| installed_version(p).as_deref() == Some(*v))
+        RUST_PACKAGES
+            .iter()
+            .all(|p| installed_version(p).as_deref() == Some(*v))
     });
     let kernel_ok = installed_version(KERNEL_PACKAGE).as_deref() == Some(KERNEL_VERSION);
-    rust_ok && kernel_ok && OTHER_PACKAGES.iter().all(|p| installed_version(p).is_some())
+    rust_ok
+        && kernel_ok
+        && OTHER_PACKAGES
+            .iter()
+            .all(|p| installed_version(p).is_some())
 }
 
 fn ensure_packages() -> Result<()> {
@@ -139,7 +149,10 @@ fn ensure_packages() -> Result<()> {
     cmd::run(Command::new("apt-get").args(["update", "-q"]))?;
 
     let offered = available_versions("rustc-web")?;
-    let Some(rust) = RUST_VERSIONS.iter().find(|v| offered.iter().any(|o| o == *v)) else {
+    let Some(rust) = RUST_VERSIONS
+        .iter()
+        .find(|v| offered.iter().any(|o| o == *v))
+    else {
         bail!(
             "none of the known-good rustc-web versions ({}) is offered by apt; it offers: {}",
             RUST_VERSIONS.join(", "),
@@ -180,14 +193,26 @@ fn ensure_bindgen(cache: &Path) -> Result<PathBuf> {
         println!("setup: bindgen {BINDGEN_VERSION} present");
         return Ok(bin);
     }
-    let stage = Stage::begin(&format!("building bindgen-cli {BINDGEN_VERSION} (about 2 minutes)"));
+    let stage = Stage::begin(&format!(
+        "building bindgen-cli {BINDGEN_VERSION} (about 2 minutes)"
+    ));
     cmd::run(
         Command::new("cargo")
-            .args(["install", "bindgen-cli", "--locked", "--version", BINDGEN_VERSION, "--root"])
+            .args([
+                "install",
+                "bindgen-cli",
+                "--locked",
+                "--version",
+                BINDGEN_VERSION,
+                "--root",
+            ])
             .arg(&root),
     )?;
     if !version_ok(&bin) {
-        bail!("{} does not report version {BINDGEN_VERSION}", bin.display());
+        bail!(
+            "{} does not report version {BINDGEN_VERSION}",
+            bin.display()
+        );
     }
     stage.done();
     Ok(bin)
@@ -205,7 +230,13 @@ fn ensure_source(cache: &Path) -> Result<PathBuf> {
     let _ = fs::remove_dir_all(&tmp);
     let _ = fs::remove_dir_all(&src);
     fs::create_dir_all(&tmp)?;
-    cmd::run(Command::new("tar").arg("-xf").arg(KERNEL_TARBALL).arg("-C").arg(&tmp))?;
+    cmd::run(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(KERNEL_TARBALL)
+            .arg("-C")
+            .arg(&tmp),
+    )?;
     fs::rename(tmp.join("linux-source-6.12"), &src).context("unexpected tarball layout")?;
     fs::remove_dir_all(&tmp)?;
     fs::write(&marker, KERNEL_VERSION)?;
@@ -219,11 +250,19 @@ fn kernel_release(src: &Path) -> Result<String> {
     let field = |name: &str| {
         makefile
             .lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().strip_prefix('=')))
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|r| r.trim().strip_prefix('='))
+            })
             .map(|v| v.trim().to_string())
             .with_context(|| format!("no {name} in the kernel Makefile"))
     };
-    Ok(format!("{}.{}.{}", field("VERSION")?, field("PATCHLEVEL")?, field("SUBLEVEL")?))
+    Ok(format!(
+        "{}.{}.{}",
+        field("VERSION")?,
+        field("PATCHLEVEL")?,
+        field("SUBLEVEL")?
+    ))
 }
 
 /// Hash of everything that changes the kernel build: the source package, the
@@ -263,7 +302,9 @@ fn ensure_kernel(cache: &Path, src: &Path, tc: &Toolchain) -> Result<PathBuf> {
 
 /// Removes kernel builds of older configurations (each is ~2 GiB).
 fn prune_other_builds(cache: &Path, keep: &Path) {
-    let Ok(entries) = fs::read_dir(cache.join("kernel")) else { return };
+    let Ok(entries) = fs::read_dir(cache.join("kernel")) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p != keep && p.is_dir() && !e.file_type().map(|t| t.is_symlink()).unwrap_or(true) {
@@ -275,7 +316,10 @@ fn prune_other_builds(cache: &Path, keep: &Path) {
 
 fn kmake(src: &Path, kdir: &Path, tc: &Toolchain) -> Command {
     let mut c = Command::new("make");
-    c.arg("-C").arg(src).arg(format!("O={}", kdir.display())).args(tc.make_vars());
+    c.arg("-C")
+        .arg(src)
+        .arg(format!("O={}", kdir.display()))
+        .args(tc.make_vars());
     c
 }
 
@@ -289,7 +333,9 @@ fn configure_kernel(src: &Path, kdir: &Path, fragment: &str, tc: &Toolchain) -> 
     let wanted: Vec<&str> = fragment
         .lines()
         .map(str::trim)
-        .filter(|l| l.starts_with("CONFIG_") || (l.starts_with("# CONFIG_") && l.ends_with(" is not set")))
+        .filter(|l| {
+            l.starts_with("CONFIG_") || (l.starts_with("# CONFIG_") && l.ends_with(" is not set"))
+        })
         .collect();
     let config = kdir.join(".config");
     let mut f = fs::OpenOptions::new().append(true).open(&config)?;
@@ -299,7 +345,10 @@ fn configure_kernel(src: &Path, kdir: &Path, fragment: &str, tc: &Toolchain) -> 
     drop(f);
     cmd::output(kmake(src, kdir, tc).arg("olddefconfig"))?;
     let result = fs::read_to_string(&config)?;
-    let survived = |w: &str| match w.strip_prefix("# ").and_then(|r| r.strip_suffix(" is not set")) {
+    let survived = |w: &str| match w
+        .strip_prefix("# ")
+        .and_then(|r| r.strip_suffix(" is not set"))
+    {
         // Off: absent, or explicitly not set.
         Some(name) => !result.lines().any(|l| l.starts_with(&format!("{name}="))),
         None => result.lines().any(|l| l == w),
@@ -322,8 +371,12 @@ fn configure_kernel(src: &Path, kdir: &Path, fragment: &str, tc: &Toolchain) -> 
 }
 
 fn build_kernel(src: &Path, kdir: &Path, tc: &Toolchain) -> Result<()> {
-    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let stage = Stage::begin(&format!("building the kernel with {jobs} jobs (about 4-5 minutes on 2 cores)"));
+    let jobs = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let stage = Stage::begin(&format!(
+        "building the kernel with {jobs} jobs (about 4-5 minutes on 2 cores)"
+    ));
     let log_path = kdir.join("build.log");
     let mut log = fs::File::create(&log_path)?;
     let mut make = kmake(src, kdir, tc);
@@ -355,7 +408,9 @@ fn build_kernel(src: &Path, kdir: &Path, tc: &Toolchain) -> Result<()> {
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(line) => {
                 writeln!(log, "{line}")?;
-                if line.starts_with("  ") && line.as_bytes().get(2).is_some_and(u8::is_ascii_uppercase) {
+                if line.starts_with("  ")
+                    && line.as_bytes().get(2).is_some_and(u8::is_ascii_uppercase)
+                {
                     steps += 1;
                     last_step = line.split_whitespace().collect::<Vec<_>>().join(" ");
                 }
@@ -365,7 +420,10 @@ fn build_kernel(src: &Path, kdir: &Path, tc: &Toolchain) -> Result<()> {
         }
         if last_report.elapsed() >= Duration::from_secs(10) {
             let pct = (steps * 100 / KERNEL_STEPS_ESTIMATE).min(99);
-            println!("    kernel: ~{pct}% ({steps} steps, {}) {last_step}", cmd::elapsed(start));
+            println!(
+                "    kernel: ~{pct}% ({steps} steps, {}) {last_step}",
+                cmd::elapsed(start)
+            );
             last_report = Instant::now();
         }
     }
@@ -376,7 +434,10 @@ fn build_kernel(src: &Path, kdir: &Path, tc: &Toolchain) -> Result<()> {
         for l in tail.iter().rev() {
             eprintln!("    {l}");
         }
-        bail!("kernel build failed ({status}); full log: {}", log_path.display());
+        bail!(
+            "kernel build failed ({status}); full log: {}",
+            log_path.display()
+        );
     }
     for needed in ["arch/x86/boot/bzImage", "Module.symvers"] {
         if !kdir.join(needed).exists() {

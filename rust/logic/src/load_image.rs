@@ -188,9 +188,9 @@ impl fmt::Display for LoadImageError {
             LoadImageError::BadFlags => f.write_str(
                 "load image flags are invalid (unknown bits, or a misplaced page table address)",
             ),
-            LoadImageError::PageTableOutside => f.write_str(
-                "load image page tables are not inside one segment below 4 GiB",
-            ),
+            LoadImageError::PageTableOutside => {
+                f.write_str("load image page tables are not inside one segment below 4 GiB")
+            }
         }
     }
 }
@@ -385,7 +385,9 @@ impl<'a> LoadImage<'a> {
             return Err(LoadImageError::EntryOutside);
         }
         if let Some(pt) = self.entry_64_page_table() {
-            let below_4g = pt.checked_add(PAGE_TABLE_LEN).is_some_and(|end| end <= 1 << 32);
+            let below_4g = pt
+                .checked_add(PAGE_TABLE_LEN)
+                .is_some_and(|end| end <= 1 << 32);
             if !below_4g || !inside(pt, PAGE_TABLE_LEN) {
                 return Err(LoadImageError::PageTableOutside);
             }
@@ -481,15 +483,27 @@ mod tests {
         assert_eq!(img.entry_64_page_table(), Some(0x2001_0000));
         img.validate_within(WINDOW).unwrap();
         // 32-bit images carry no page table.
-        assert_eq!(parse(&encode(0x2020_0000, 0x2000_0000, segs)).unwrap().entry_64_page_table(), None);
+        assert_eq!(
+            parse(&encode(0x2020_0000, 0x2000_0000, segs))
+                .unwrap()
+                .entry_64_page_table(),
+            None
+        );
         // Unknown flags, a page table without the flag, an unaligned one.
         for (flags, pt_addr) in [(2, 0), (0, 0x2001_0000), (FLAG_ENTRY_64, 0x2001_0800)] {
             let b = encode_flags(0x2020_0000, 0x2000_0000, flags, pt_addr, segs);
-            assert_eq!(parse(&b), Err(LoadImageError::BadFlags), "flags {flags} pt {pt_addr:#x}");
+            assert_eq!(
+                parse(&b),
+                Err(LoadImageError::BadFlags),
+                "flags {flags} pt {pt_addr:#x}"
+            );
         }
         // Page tables not inside one segment.
         let b = encode_flags(0x2020_0000, 0x2000_0000, FLAG_ENTRY_64, 0x2001_1000, segs);
-        assert_eq!(parse(&b).unwrap().validate_within(WINDOW), Err(LoadImageError::PageTableOutside));
+        assert_eq!(
+            parse(&b).unwrap().validate_within(WINDOW),
+            Err(LoadImageError::PageTableOutside)
+        );
         assert_eq!(LoadImageError::PageTableOutside.errno(), 99);
         assert_eq!(LoadImageError::BadFlags.errno(), 22);
     }

@@ -15,7 +15,11 @@ pub const SCENARIO: Scenario = Scenario {
 
 fn host_slept_2s(host: &str, key: &str, f: &mut Vec<String>) {
     let t: Vec<f64> = marker(host, key)
-        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
     if t.len() != 2 || !(1.9..2.6).contains(&(t[1] - t[0])) {
         f.push(format!("{key}: host `sleep 2` misbehaved: {t:?}"));
@@ -34,7 +38,11 @@ fn check(logs: &Logs) -> Vec<String> {
     host_slept_2s(host, "panic-sleep2", &mut f);
     expect_marker(host, "panic-stop-rc", "0 stopped", &mut f);
     // Power off from inside the partition.
-    if !os2.contains(&format!("] MINT-PARTITION-UP nonce={}-poweroff ", logs.nonce)) || !os2.contains("powering off") {
+    if !os2.contains(&format!(
+        "] MINT-PARTITION-UP nonce={}-poweroff ",
+        logs.nonce
+    )) || !os2.contains("powering off")
+    {
         f.push("the poweroff partition did not boot and power off".into());
     }
     expect_marker(host, "poweroff-state", "running", &mut f);

@@ -17,11 +17,24 @@ fn machine() -> Machine {
     }
 }
 
-pub const SCENARIO: Scenario = Scenario { name: "lifecycle", machine, timeout: Duration::from_secs(240), check };
+pub const SCENARIO: Scenario = Scenario {
+    name: "lifecycle",
+    machine,
+    timeout: Duration::from_secs(240),
+    check,
+};
 
 const CASES: &[(&str, &str, Option<&str>)] = &[
-    ("os3-cpu-owned", "busy", Some("os3: cpus: CPU already belongs to a partition")),
-    ("os3-overlap", "busy", Some("os3: memory: overlaps another partition's window")),
+    (
+        "os3-cpu-owned",
+        "busy",
+        Some("os3: cpus: CPU already belongs to a partition"),
+    ),
+    (
+        "os3-overlap",
+        "busy",
+        Some("os3: memory: overlaps another partition's window"),
+    ),
     ("start-running", "busy", Some("os2: state:")),
     ("cpus-running", "busy", Some("os2: cpus:")),
     ("memory-running", "busy", Some("os2: memory:")),
@@ -37,7 +50,9 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "states", "running running", &mut f);
     match marker(host, "os3-entry") {
         Some(v) if v.starts_with("64-bit boot protocol") => {}
-        other => f.push(format!("os3 was not loaded for the 64-bit entry: {other:?}")),
+        other => f.push(format!(
+            "os3 was not loaded for the 64-bit entry: {other:?}"
+        )),
     }
     expect_marker(host, "partitions", "os2 running,os3 running,", &mut f);
     expect_marker(host, "os3-after-stop", "stopped", &mut f);
@@ -45,7 +60,9 @@ fn check(logs: &Logs) -> Vec<String> {
     // after stop, not one byte of the run is left.
     match marker(host, "os3-window-running").and_then(|v| v.strip_prefix("16777216 nonzero=")) {
         Some(n) if n.trim().parse::<u64>().is_ok_and(|n| n > 1 << 20) => {}
-        other => f.push(format!("could not read os3's running kernel through /dev/mem: {other:?}")),
+        other => f.push(format!(
+            "could not read os3's running kernel through /dev/mem: {other:?}"
+        )),
     }
     expect_marker(host, "os3-window-stopped", "16777216 nonzero=0", &mut f);
     expect_marker(host, "host-cpu-hotplug-rc", "0", &mut f);
@@ -59,7 +76,10 @@ fn check(logs: &Logs) -> Vec<String> {
 
     // Each partition on its own console; os3 booted twice from one load.
     let ups = |port: usize, nonce: &str| {
-        logs.serial[port].lines().filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={nonce} "))).count()
+        logs.serial[port]
+            .lines()
+            .filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={nonce} ")))
+            .count()
     };
     let n2 = ups(1, &format!("{}-os2", logs.nonce));
     let n3 = ups(2, &format!("{}-os3", logs.nonce));
@@ -67,13 +87,18 @@ fn check(logs: &Logs) -> Vec<String> {
         f.push(format!("os2 booted {n2} times on ttyS1, expected 1"));
     }
     if n3 != 2 {
-        f.push(format!("os3 booted {n3} times on ttyS2, expected 2 (start, stop, start)"));
+        f.push(format!(
+            "os3 booted {n3} times on ttyS2, expected 2 (start, stop, start)"
+        ));
     }
     if logs.serial[1].contains("-os3") || logs.serial[2].contains("-os2 ") {
         f.push("a partition's output appeared on the other's console".into());
     }
     // os2 keeps its heartbeat while os3 is stopped, restarted and destroyed.
-    match (logs.seen(0, "@@ os3-ops-begin"), logs.seen(0, "@@ os3-ops-end")) {
+    match (
+        logs.seen(0, "@@ os3-ops-begin"),
+        logs.seen(0, "@@ os3-ops-end"),
+    ) {
         (Some(a), Some(b)) => {
             let (count, worst) = heartbeat_gaps(logs, 1, a, b);
             if count < 3 || worst > Duration::from_millis(2500) {
@@ -89,16 +114,26 @@ fn check(logs: &Logs) -> Vec<String> {
     let snap = |tag: &str| marker(host, &format!("host-{tag}")).map(str::to_string);
     match (snap("before"), snap("after")) {
         (Some(b), Some(a)) => {
-            let field = |s: &str, k: &str| s.split_whitespace().find_map(|w| w.strip_prefix(k)).map(str::to_string);
+            let field = |s: &str, k: &str| {
+                s.split_whitespace()
+                    .find_map(|w| w.strip_prefix(k))
+                    .map(str::to_string)
+            };
             for k in ["online=", "iomem="] {
                 if field(&b, k) != field(&a, k) {
                     f.push(format!("host {k} changed: before {b:?}, after {a:?}"));
                 }
             }
-            let kb = |s: &str| field(s, "memfree_kb=").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            let kb = |s: &str| {
+                field(s, "memfree_kb=")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
             // A leak lowers MemFree; the host freeing caches may raise it.
             if kb(&b) - kb(&a) > 4 * 1024 {
-                f.push(format!("host free memory dropped by more than 4 MiB: before {b:?}, after {a:?}"));
+                f.push(format!(
+                    "host free memory dropped by more than 4 MiB: before {b:?}, after {a:?}"
+                ));
             }
         }
         _ => f.push("missing host snapshots".into()),

@@ -55,7 +55,10 @@ pub struct Stamped {
 impl Logs {
     /// When the first line on `port` containing `needle` was seen.
     pub fn seen(&self, port: usize, needle: &str) -> Option<Duration> {
-        self.lines.iter().find(|l| l.port == port && l.text.contains(needle)).map(|l| l.at)
+        self.lines
+            .iter()
+            .find(|l| l.port == port && l.text.contains(needle))
+            .map(|l| l.at)
     }
 }
 
@@ -79,7 +82,9 @@ const SCENARIOS: &[Scenario] = &[
 /// A fresh random-enough nonce (time and process id through SHA-256).
 fn nonce() -> String {
     use sha2::{Digest, Sha256};
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let d = Sha256::digest(format!("{}-{}", t.as_nanos(), std::process::id()));
     d.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
@@ -139,7 +144,11 @@ pub fn kernel_problems(log: &str) -> Vec<String> {
 /// dmesg-begin` .. `@@ dmesg-end`), or its absence.
 pub fn expect_clean_kernel_log(host: &str, f: &mut Vec<String>) {
     match section(host, "dmesg") {
-        Some(d) => f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}"))),
+        Some(d) => f.extend(
+            kernel_problems(d)
+                .into_iter()
+                .map(|l| format!("host kernel log: {l}")),
+        ),
         None => f.push("no dmesg section in the host log".into()),
     }
 }
@@ -197,17 +206,29 @@ pub fn heartbeat_gaps(logs: &Logs, port: usize, from: Duration, to: Duration) ->
     (beats.len(), worst)
 }
 
-fn run_scenario(artifacts: &Artifacts, s: &Scenario, extra: &str, timeout: Duration) -> Result<Vec<String>> {
+fn run_scenario(
+    artifacts: &Artifacts,
+    s: &Scenario,
+    extra: &str,
+    timeout: Duration,
+) -> Result<Vec<String>> {
     let log_dir = paths::out().join("test-logs").join(s.name);
     let mut machine = (s.machine)();
     let nonce = nonce();
-    machine.append = format!("{} mint.scenario={} mint.nonce={nonce} {extra}", machine.append, s.name);
+    machine.append = format!(
+        "{} mint.scenario={} mint.nonce={nonce} {extra}",
+        machine.append, s.name
+    );
     let mut qemu = Qemu::boot(artifacts, &machine, &log_dir)?;
     let start = Instant::now();
     let mut lines = Vec::new();
     let ended = qemu.follow(timeout, |port, text| {
         for l in text.lines() {
-            lines.push(Stamped { at: start.elapsed(), port, text: l.trim_end_matches('\r').to_string() });
+            lines.push(Stamped {
+                at: start.elapsed(),
+                port,
+                text: l.trim_end_matches('\r').to_string(),
+            });
         }
         false
     });
@@ -251,7 +272,12 @@ pub fn soak(artifacts: &Artifacts, cycles: u32) -> Result<()> {
     let s = &soak::SCENARIO;
     println!("==> soak: {cycles} cycles");
     let start = Instant::now();
-    let failures = run_scenario(artifacts, s, &format!("mint.cycles={cycles}"), soak::timeout(cycles))?;
+    let failures = run_scenario(
+        artifacts,
+        s,
+        &format!("mint.cycles={cycles}"),
+        soak::timeout(cycles),
+    )?;
     let elapsed = cmd::elapsed(start);
     if failures.is_empty() {
         println!("PASS soak, {cycles} cycles ({elapsed})");
@@ -280,7 +306,10 @@ pub fn run_all(artifacts: &Artifacts, filter: Option<&str>, unit: bool) -> Resul
             failed += 1;
         }
     }
-    for s in SCENARIOS.iter().filter(|s| filter.is_none_or(|f| s.name.contains(f))) {
+    for s in SCENARIOS
+        .iter()
+        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
+    {
         println!("==> scenario {}", s.name);
         let start = Instant::now();
         let (extra, timeout) = if s.name == soak::SCENARIO.name {
@@ -315,4 +344,3 @@ pub fn run_all(artifacts: &Artifacts, filter: Option<&str>, unit: bool) -> Resul
     }
     Ok(())
 }
-

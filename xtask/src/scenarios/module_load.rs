@@ -44,7 +44,11 @@ fn check(logs: &Logs) -> Vec<String> {
                     f.push(format!("kernel log lacks {needed:?}"));
                 }
             }
-            f.extend(kernel_problems(dmesg).into_iter().map(|l| format!("kernel log: {l}")));
+            f.extend(
+                kernel_problems(dmesg)
+                    .into_iter()
+                    .map(|l| format!("kernel log: {l}")),
+            );
         }
         None => f.push("no dmesg section in the log".into()),
     }

@@ -8,10 +8,21 @@ use super::{expect_marker, marker, Logs, Scenario};
 use crate::qemu::Machine;
 
 fn machine() -> Machine {
-    Machine { cpus: 4, mem_mib: 1024, append: "memmap=256M$0x20000000".into(), serials: 2, initrd: None }
+    Machine {
+        cpus: 4,
+        mem_mib: 1024,
+        append: "memmap=256M$0x20000000".into(),
+        serials: 2,
+        initrd: None,
+    }
 }
 
-pub const SCENARIO: Scenario = Scenario { name: "multicore", machine, timeout: Duration::from_secs(240), check };
+pub const SCENARIO: Scenario = Scenario {
+    name: "multicore",
+    machine,
+    timeout: Duration::from_secs(240),
+    check,
+};
 
 /// The kernel-log copy of the marker of boot `tag`.
 fn up_line<'a>(os2: &'a str, nonce: &str, tag: &str) -> Option<&'a str> {
@@ -35,7 +46,11 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "rmmod-rc", "0", &mut f);
     expect_marker(host, "online-end", "0-3", &mut f);
     let t: Vec<f64> = marker(host, "sleep2")
-        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
     if t.len() != 2 || !(1.9..2.6).contains(&(t[1] - t[0])) {
         f.push(format!("host `sleep 2` misbehaved while os2 ran: {t:?}"));
@@ -43,7 +58,9 @@ fn check(logs: &Logs) -> Vec<String> {
     for tag in ["a", "b"] {
         match up_line(os2, &logs.nonce, tag) {
             Some(l) if l.contains(" cpus=2 ") && l.contains(" online=0-1") => {}
-            other => f.push(format!("boot {tag}: os2 does not report 2 CPUs online: {other:?}")),
+            other => f.push(format!(
+                "boot {tag}: os2 does not report 2 CPUs online: {other:?}"
+            )),
         }
     }
     // Boot a: both cores ran the 2-thread workload.
@@ -62,9 +79,14 @@ fn check(logs: &Logs) -> Vec<String> {
         None => f.push("os2 never reported its workload".into()),
     }
     // Boot a was started twice (stop, start): two markers.
-    let boots_a = os2.lines().filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={}-a ", logs.nonce))).count();
+    let boots_a = os2
+        .lines()
+        .filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={}-a ", logs.nonce)))
+        .count();
     if boots_a != 2 {
-        f.push(format!("the 1-2 partition booted {boots_a} times, expected 2"));
+        f.push(format!(
+            "the 1-2 partition booted {boots_a} times, expected 2"
+        ));
     }
     super::expect_clean_kernel_log(host, &mut f);
     f

@@ -10,7 +10,13 @@ use crate::qemu::Machine;
 pub const WINDOW_SIZE: u64 = 256 << 20;
 
 pub fn machine() -> Machine {
-    Machine { cpus: 2, mem_mib: 1024, append: "memmap=256M$0x20000000".into(), serials: 2, initrd: None }
+    Machine {
+        cpus: 2,
+        mem_mib: 1024,
+        append: "memmap=256M$0x20000000".into(),
+        serials: 2,
+        initrd: None,
+    }
 }
 
 pub const SCENARIO: Scenario = Scenario {
@@ -26,7 +32,14 @@ fn check(logs: &Logs) -> Vec<String> {
     let mut f = Vec::new();
     // Same image: what the host booted is what it hands to os2.
     expect_marker(host, "image-sha256", &logs.bzimage_sha256, &mut f);
-    for key in ["insmod-rc", "create-rc", "cpus-rc", "memory-rc", "load-rc", "start-rc"] {
+    for key in [
+        "insmod-rc",
+        "create-rc",
+        "cpus-rc",
+        "memory-rc",
+        "load-rc",
+        "start-rc",
+    ] {
         expect_marker(host, key, "0", &mut f);
     }
     expect_marker(host, "online-before", "0-1", &mut f);
@@ -38,20 +51,34 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "online-after-reonline", "0", &mut f);
     match marker(host, "iomem") {
         Some(v) if v.contains("20000000-2fffffff : os2") => {}
-        other => f.push(format!("/proc/iomem does not show the window as os2: {other:?}")),
+        other => f.push(format!(
+            "/proc/iomem does not show the window as os2: {other:?}"
+        )),
     }
     match marker(host, "reonline") {
         Some(v) if v.contains("busy") => {}
-        other => f.push(format!("re-onlining CPU 1 was not refused with EBUSY: {other:?}")),
+        other => f.push(format!(
+            "re-onlining CPU 1 was not refused with EBUSY: {other:?}"
+        )),
     }
     match marker(host, "cmdline") {
-        Some(v) if v.contains(&format!("mint.nonce={}", logs.nonce)) && v.contains("console=ttyS1") => {}
-        other => f.push(format!("cmdline file lacks the defaults or the nonce: {other:?}")),
+        Some(v)
+            if v.contains(&format!("mint.nonce={}", logs.nonce)) && v.contains("console=ttyS1") => {
+        }
+        other => f.push(format!(
+            "cmdline file lacks the defaults or the nonce: {other:?}"
+        )),
     }
     // The host's clock: `sleep 2` takes about 2 s of its uptime.
-    match marker(host, "sleep2").map(|v| v.split_whitespace().filter_map(|x| x.parse::<f64>().ok()).collect::<Vec<_>>()) {
+    match marker(host, "sleep2").map(|v| {
+        v.split_whitespace()
+            .filter_map(|x| x.parse::<f64>().ok())
+            .collect::<Vec<_>>()
+    }) {
         Some(t) if t.len() == 2 && (1.9..2.6).contains(&(t[1] - t[0])) => {}
-        other => f.push(format!("host `sleep 2` did not take ~2 s of host uptime: {other:?}")),
+        other => f.push(format!(
+            "host `sleep 2` did not take ~2 s of host uptime: {other:?}"
+        )),
     }
 
     // os2's own console.
@@ -61,10 +88,15 @@ fn check(logs: &Logs) -> Vec<String> {
         None => f.push("os2 never printed its marker on ttyS1".into()),
         Some(line) => {
             let field = |k: &str| {
-                line.split_whitespace().find_map(|w| w.strip_prefix(k)).map(str::to_string)
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(k))
+                    .map(str::to_string)
             };
             if field("nonce=").as_deref() != Some(logs.nonce.as_str()) {
-                f.push(format!("os2 marker has the wrong nonce (want {}): {line}", logs.nonce));
+                f.push(format!(
+                    "os2 marker has the wrong nonce (want {}): {line}",
+                    logs.nonce
+                ));
             }
             if field("cpus=").as_deref() != Some("1") {
                 f.push(format!("os2 does not see exactly 1 CPU: {line}"));
@@ -73,7 +105,9 @@ fn check(logs: &Logs) -> Vec<String> {
             // image and reserved areas), never more.
             match field("memtotal_kb=").and_then(|v| v.parse::<u64>().ok()) {
                 Some(kb) if kb > 200 * 1024 && kb <= WINDOW_SIZE / 1024 => {}
-                other => f.push(format!("os2 MemTotal {other:?} kB not consistent with a 256 MiB window")),
+                other => f.push(format!(
+                    "os2 MemTotal {other:?} kB not consistent with a 256 MiB window"
+                )),
             }
         }
     }
@@ -83,10 +117,15 @@ fn check(logs: &Logs) -> Vec<String> {
             let during = logs
                 .lines
                 .iter()
-                .filter(|l| l.port == 1 && l.text.contains("] heartbeat ") && l.at >= a && l.at <= b)
+                .filter(|l| {
+                    l.port == 1 && l.text.contains("] heartbeat ") && l.at >= a && l.at <= b
+                })
                 .count();
             if during < 2 {
-                f.push(format!("only {during} os2 heartbeats during the host's {:.1} s CPU load", (b - a).as_secs_f64()));
+                f.push(format!(
+                    "only {during} os2 heartbeats during the host's {:.1} s CPU load",
+                    (b - a).as_secs_f64()
+                ));
             }
         }
         _ => f.push("no host load window in the log".into()),
@@ -106,7 +145,11 @@ fn check(logs: &Logs) -> Vec<String> {
             if !d.contains("mint: os2: started on APIC 1") {
                 f.push("host kernel log lacks the start message".into());
             }
-            f.extend(kernel_problems(d).into_iter().map(|l| format!("host kernel log: {l}")));
+            f.extend(
+                kernel_problems(d)
+                    .into_iter()
+                    .map(|l| format!("host kernel log: {l}")),
+            );
         }
         None => f.push("no dmesg section".into()),
     }

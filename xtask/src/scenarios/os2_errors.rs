@@ -14,14 +14,38 @@ pub const SCENARIO: Scenario = Scenario {
 
 /// (case, text its error must contain, kernel log line the module must print)
 const CASES: &[(&str, &str, Option<&str>)] = &[
-    ("bad-name", "Invalid argument", Some("create: partition name")),
-    ("existing-name", "File exists", Some("partition os2 exists already")),
-    ("cpu0", "Invalid argument", Some("os2: cpus: CPU 0 is the host's boot CPU")),
-    ("no-such-cpu", "No such device", Some("os2: cpus: no such CPU")),
+    (
+        "bad-name",
+        "Invalid argument",
+        Some("create: partition name"),
+    ),
+    (
+        "existing-name",
+        "File exists",
+        Some("partition os2 exists already"),
+    ),
+    (
+        "cpu0",
+        "Invalid argument",
+        Some("os2: cpus: CPU 0 is the host's boot CPU"),
+    ),
+    (
+        "no-such-cpu",
+        "No such device",
+        Some("os2: cpus: no such CPU"),
+    ),
     ("bad-cpulist", "Invalid argument", Some("os2: cpus:")),
-    ("host-ram", "busy", Some("os2: memory: range overlaps System RAM")),
+    (
+        "host-ram",
+        "busy",
+        Some("os2: memory: range overlaps System RAM"),
+    ),
     ("bad-size", "Invalid argument", Some("os2: memory:")),
-    ("start-before-load", "Exec format error", Some("os2: state:")),
+    (
+        "start-before-load",
+        "Exec format error",
+        Some("os2: state:"),
+    ),
     ("cpus-empty", "Invalid argument", Some("os2: cpus:")),
     ("cpus-negative", "Invalid argument", Some("os2: cpus:")),
     ("cpus-overflow", "Invalid argument", Some("os2: cpus:")),
@@ -33,10 +57,22 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("mem-wrap", "Invalid argument", Some("os2: memory:")),
     ("cmdline-too-long", "command line", None),
     ("unknown-state", "nonexistent", None),
-    ("unknown-destroy", "No such file", Some("destroy: no partition os9")),
-    ("bad-destroy", "Invalid argument", Some("destroy: partition name")),
+    (
+        "unknown-destroy",
+        "No such file",
+        Some("destroy: no partition os9"),
+    ),
+    (
+        "bad-destroy",
+        "Invalid argument",
+        Some("destroy: partition name"),
+    ),
     ("bad-command", "Invalid argument", Some("os2: state:")),
-    ("stop-when-not-running", "Invalid argument", Some("os2: state:")),
+    (
+        "stop-when-not-running",
+        "Invalid argument",
+        Some("os2: state:"),
+    ),
     ("not-bzimage", "not a bzImage", None),
     ("truncated", "truncated", None),
     ("too-small", "too small", None),
@@ -47,7 +83,11 @@ fn check(logs: &Logs) -> Vec<String> {
     let host = logs.host();
     let mut f = super::check_cases(host, CASES);
     // Nothing changed by the refused moves.
-    let snap = |n: &str| markers(host, "snap").find(|v| v.starts_with(&format!("{n} "))).map(|v| v[n.len()..].trim().to_string());
+    let snap = |n: &str| {
+        markers(host, "snap")
+            .find(|v| v.starts_with(&format!("{n} ")))
+            .map(|v| v[n.len()..].trim().to_string())
+    };
     let unassigned = "state=empty cpus= memory= online=0-1 iomem=0";
     let assigned = "state=empty cpus=1 memory=256M@0x20000000 online=0 iomem=1";
     for (name, want) in [

@@ -31,7 +31,9 @@ fn check(logs: &Logs) -> Vec<String> {
     let host = logs.host();
     let os2 = &logs.serial[1];
     let mut f = Vec::new();
-    let cycles: u32 = marker(host, "cycles").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    let cycles: u32 = marker(host, "cycles")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
     if cycles == 0 {
         f.push("no cycle count in the log".into());
     }
@@ -50,7 +52,11 @@ fn check(logs: &Logs) -> Vec<String> {
         }
     }
     expect_marker(host, "rmmod-rc", "0", &mut f);
-    let field = |s: &str, k: &str| s.split_whitespace().find_map(|w| w.strip_prefix(k)).map(str::to_string);
+    let field = |s: &str, k: &str| {
+        s.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .map(str::to_string)
+    };
     match (marker(host, "host-before"), marker(host, "host-after")) {
         (Some(b), Some(a)) => {
             for k in ["online=", "iomem="] {
@@ -58,12 +64,23 @@ fn check(logs: &Logs) -> Vec<String> {
                     f.push(format!("host {k} changed: before {b:?}, after {a:?}"));
                 }
             }
-            let kb = |s: &str| field(s, "memfree_kb=").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            let kb = |s: &str| {
+                field(s, "memfree_kb=")
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
             let delta = kb(a) - kb(b);
-            println!("    soak: {cycles} cycles, host free memory {} -> {} kB ({delta:+} kB)", kb(b), kb(a));
+            println!(
+                "    soak: {cycles} cycles, host free memory {} -> {} kB ({delta:+} kB)",
+                kb(b),
+                kb(a)
+            );
             // A leak lowers MemFree; the host freeing caches may raise it.
             if -delta > MEMFREE_TOLERANCE_KB {
-                f.push(format!("host MemFree dropped by {} kB over {cycles} cycles", -delta));
+                f.push(format!(
+                    "host MemFree dropped by {} kB over {cycles} cycles",
+                    -delta
+                ));
             }
         }
         _ => f.push("missing host snapshots".into()),
