@@ -27,30 +27,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Load IMAGE into PARTITION; start it with `echo start > /sys/kernel/mint/PARTITION/state`.
-    Load {
-        /// Partition name (osN), created with `echo osN > /sys/kernel/mint/create`.
-        partition: String,
-        /// The kernel (bzImage; the host's own image works).
-        image: PathBuf,
-        /// Initial ramdisk for the partition.
-        #[arg(long)]
-        initrd: Option<PathBuf>,
-        /// Parameters added after mint's defaults (see `mint-kexec defaults`).
-        #[arg(long, visible_alias = "command-line")]
-        append: Option<String>,
-        /// Assign these CPUs first (cpulist, e.g. 1 or 1-2); same as writing `cpus`.
-        #[arg(long)]
-        cpus: Option<String>,
-        /// Assign this memory window first (SIZE@START, e.g. 256M@0x20000000); same as writing `memory`.
-        #[arg(long)]
-        mem: Option<String>,
-        /// Lowest address to load anything at, inside the window (as kexec's --mem-min).
-        #[arg(long, value_parser = parse_addr)]
-        mem_min: Option<u64>,
-        /// Decompress the kernel here and enter it in 64-bit mode: faster partition boot, no KASLR.
-        #[arg(long)]
-        decompress: bool,
-    },
+    Load(LoadArgs),
     /// Show partitions as the module reports them.
     Status {
         /// Only this partition.
@@ -86,28 +63,7 @@ fn parse_addr(s: &str) -> Result<u64, String> {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Load {
-            partition,
-            image,
-            initrd,
-            append,
-            cpus,
-            mem,
-            mem_min,
-            decompress,
-        } => load(
-            &cli.sysfs,
-            &LoadArgs {
-                partition,
-                image,
-                initrd,
-                append,
-                cpus,
-                mem,
-                mem_min,
-                decompress,
-            },
-        ),
+        Cmd::Load(args) => load(&cli.sysfs, &args),
         Cmd::Status { partition } => status(&cli.sysfs, partition.as_deref()),
         Cmd::Defaults { partition } => defaults(&cli.sysfs, &partition),
         Cmd::Kexec {
@@ -122,14 +78,30 @@ fn main() {
     }
 }
 
+/// The arguments of `mint-kexec load`.
+#[derive(clap::Args, Debug)]
 struct LoadArgs {
+    /// Partition name (osN), created with `echo osN > /sys/kernel/mint/create`.
     partition: String,
+    /// The kernel (bzImage; the host's own image works).
     image: PathBuf,
+    /// Initial ramdisk for the partition.
+    #[arg(long)]
     initrd: Option<PathBuf>,
+    /// Parameters added after mint's defaults (see `mint-kexec defaults`).
+    #[arg(long, visible_alias = "command-line")]
     append: Option<String>,
+    /// Assign these CPUs first (cpulist, e.g. 1 or 1-2); same as writing `cpus`.
+    #[arg(long)]
     cpus: Option<String>,
+    /// Assign this memory window first (SIZE@START, e.g. 256M@0x20000000); same as writing `memory`.
+    #[arg(long)]
     mem: Option<String>,
+    /// Lowest address to load anything at, inside the window (as kexec's --mem-min).
+    #[arg(long, value_parser = parse_addr)]
     mem_min: Option<u64>,
+    /// Decompress the kernel here and enter it in 64-bit mode: faster partition boot, no KASLR.
+    #[arg(long)]
     decompress: bool,
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{expect_marker, marker, Logs, Scenario};
+use super::{expect_marker, Logs, Scenario};
 
 pub const SCENARIO: Scenario = Scenario {
     name: "guest-faults",
@@ -12,19 +12,6 @@ pub const SCENARIO: Scenario = Scenario {
     timeout: Duration::from_secs(180),
     check,
 };
-
-fn host_slept_2s(host: &str, key: &str, f: &mut Vec<String>) {
-    let t: Vec<f64> = marker(host, key)
-        .map(|v| {
-            v.split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    if t.len() != 2 || !(1.9..2.6).contains(&(t[1] - t[0])) {
-        f.push(format!("{key}: host `sleep 2` misbehaved: {t:?}"));
-    }
-}
 
 fn check(logs: &Logs) -> Vec<String> {
     let host = logs.host();
@@ -35,7 +22,7 @@ fn check(logs: &Logs) -> Vec<String> {
     if !os2.contains("Kernel panic - not syncing") {
         f.push("os2 never reported its panic on ttyS1".into());
     }
-    host_slept_2s(host, "panic-sleep2", &mut f);
+    super::expect_host_slept_2s(host, "panic-sleep2", &mut f);
     expect_marker(host, "panic-stop-rc", "0 stopped", &mut f);
     // Power off from inside the partition.
     if !os2.contains(&format!(
@@ -46,7 +33,7 @@ fn check(logs: &Logs) -> Vec<String> {
         f.push("the poweroff partition did not boot and power off".into());
     }
     expect_marker(host, "poweroff-state", "running", &mut f);
-    host_slept_2s(host, "poweroff-sleep2", &mut f);
+    super::expect_host_slept_2s(host, "poweroff-sleep2", &mut f);
     expect_marker(host, "poweroff-stop-rc", "0 stopped", &mut f);
     // And it boots fine afterwards.
     if !os2.contains(&format!("] MINT-PARTITION-UP nonce={}-ok ", logs.nonce)) {

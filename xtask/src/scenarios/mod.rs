@@ -153,6 +153,23 @@ pub fn expect_clean_kernel_log(host: &str, f: &mut Vec<String>) {
     }
 }
 
+/// Asserts that the host's `sleep 2` took about 2 s of its own uptime: the
+/// marker `key` holds the uptime before and after (`@@ key T0 T1`).
+pub fn expect_host_slept_2s(host: &str, key: &str, f: &mut Vec<String>) {
+    let t: Vec<f64> = marker(host, key)
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if t.len() != 2 || !(1.9..2.6).contains(&(t[1] - t[0])) {
+        f.push(format!(
+            "{key}: host `sleep 2` did not take ~2 s of host uptime: {t:?}"
+        ));
+    }
+}
+
 /// Asserts `marker(key) == want`, recording a failure otherwise.
 pub fn expect_marker(log: &str, key: &str, want: &str, failures: &mut Vec<String>) {
     match marker(log, key) {

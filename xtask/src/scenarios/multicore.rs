@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{expect_marker, marker, Logs, Scenario};
+use super::{expect_marker, Logs, Scenario};
 use crate::qemu::Machine;
 
 fn machine() -> Machine {
@@ -45,16 +45,7 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "online-during-b", "0,2", &mut f);
     expect_marker(host, "rmmod-rc", "0", &mut f);
     expect_marker(host, "online-end", "0-3", &mut f);
-    let t: Vec<f64> = marker(host, "sleep2")
-        .map(|v| {
-            v.split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    if t.len() != 2 || !(1.9..2.6).contains(&(t[1] - t[0])) {
-        f.push(format!("host `sleep 2` misbehaved while os2 ran: {t:?}"));
-    }
+    super::expect_host_slept_2s(host, "sleep2", &mut f);
     for tag in ["a", "b"] {
         match up_line(os2, &logs.nonce, tag) {
             Some(l) if l.contains(" cpus=2 ") && l.contains(" online=0-1") => {}

@@ -70,16 +70,7 @@ fn check(logs: &Logs) -> Vec<String> {
         )),
     }
     // The host's clock: `sleep 2` takes about 2 s of its uptime.
-    match marker(host, "sleep2").map(|v| {
-        v.split_whitespace()
-            .filter_map(|x| x.parse::<f64>().ok())
-            .collect::<Vec<_>>()
-    }) {
-        Some(t) if t.len() == 2 && (1.9..2.6).contains(&(t[1] - t[0])) => {}
-        other => f.push(format!(
-            "host `sleep 2` did not take ~2 s of host uptime: {other:?}"
-        )),
-    }
+    super::expect_host_slept_2s(host, "sleep2", &mut f);
 
     // os2's own console.
     // The kernel-log copy of the marker (`[ t] MINT-...`) is always one whole line.
