@@ -11,7 +11,7 @@
 //! | `noapic` | never program the IOAPIC, which routes the host's device interrupts (the firmware MP table still lists it) |
 //! | `acpi=noirq` | never reroute legacy interrupts (ELCR, PIC routing) the host relies on |
 //! | `pci=off` | never scan or configure PCI devices through the shared config space |
-//! | `tsc_early_khz=K` | the host's TSC frequency: a hardware-reduced partition has no legacy timer to calibrate against, and calibrating on the shared PIT would race the host |
+//! | `tsc_early_khz=K` | the partition's TSC frequency is the host's measured value, not its own estimate from the shared legacy timers (its kernel still reads PIT channel 2 once, early, for `cpu_khz`) |
 //! | `reserve=0x3f8,8,...` | the other legacy UARTs (the host's console ttyS0, other partitions' consoles) are marked busy, so the partition's serial driver never probes their registers |
 //! | `panic=0` | a panicking partition halts instead of rebooting, which would reset the whole machine |
 //!
