@@ -18,7 +18,7 @@ use crate::logic::cpulist;
 use crate::logic::load_image::{self, LoadImage};
 use crate::logic::memrange::{self, MemRange};
 use crate::logic::state::{Command, Event, State};
-use crate::registry::{self, with_partition};
+use crate::registry::{self, with_partition, Others};
 use crate::sysfs::{Attribute, BinAttribute, Dir, Output};
 use crate::window::Window;
 
@@ -102,6 +102,11 @@ impl Partition {
         &self.name[..self.name_len]
     }
 
+    /// The partition's name as text (names are validated `osN`).
+    pub(crate) fn name_str(&self) -> &str {
+        core::str::from_utf8(self.name()).unwrap_or("?")
+    }
+
     /// Its low-memory slot.
     pub(crate) fn slot(&self) -> usize {
         self.slot
@@ -148,11 +153,11 @@ impl Partition {
         }
     }
 
-    fn set_memory(&mut self, input: &[u8], others: &[MemRange]) -> Result {
+    fn set_memory(&mut self, input: &[u8], others: &Others<'_>) -> Result {
         let range =
             memrange::parse(text(input)?).map_err(|e| refuse(self.name(), "memory", EINVAL, &e))?;
         self.check("memory", Event::SetResources)?;
-        if others.iter().any(|o| o.overlaps(&range)) {
+        if others.windows().any(|o| o.overlaps(&range)) {
             return Err(refuse(
                 self.name(),
                 "memory",
@@ -269,7 +274,7 @@ impl Partition {
         self.state = new_state;
         pr_info!(
             "{}: loaded {} segments, {} bytes\n",
-            core::str::from_utf8(self.name()).unwrap_or("?"),
+            self.name_str(),
             segments,
             self.image.as_ref().map_or(0, |i| i.len())
         );
@@ -280,56 +285,48 @@ impl Partition {
         load_image::parse(self.image.as_ref()?).ok()
     }
 
-    fn boot_apic_id(&self) -> Result<u32> {
-        let first = self
-            .cpus
-            .as_ref()
-            .and_then(|c| c.cpus().first())
-            .ok_or(EINVAL)?;
-        cpus::apic_id(first)
-    }
-
     fn start(&mut self) -> Result {
         let starting = self.check("state", Event::Start)?;
-        let (Some(_), Some(_)) = (&self.cpus, &self.window) else {
+        let (name_buf, name_len) = (self.name, self.name_len);
+        let name = &name_buf[..name_len];
+        let boot_cpu = self.cpus.as_ref().and_then(|c| c.cpus().first());
+        let (Some(window), Some(boot_cpu)) = (self.window.as_mut(), boot_cpu) else {
             return Err(refuse(
-                self.name(),
+                name,
                 "state",
                 EINVAL,
                 &"assign cpus and memory first",
             ));
         };
-        let window = self.window_range().ok_or(EINVAL)?;
-        let (entry, boot_params, page_table) = {
-            let image = self.image().ok_or(ENOEXEC)?;
-            image
-                .validate_within(window)
-                .map_err(|e| refuse(self.name(), "state", errno(e.errno()), &e))?;
-            (
-                image.entry(),
-                image.boot_params(),
-                image.entry_64_page_table(),
-            )
-        };
-        let apicid = self.boot_apic_id()?;
+        // Loaded, stopped and failed partitions all hold a validated image.
+        let blob = self.image.as_ref().ok_or(ENOEXEC)?;
+        let image = load_image::parse(blob).map_err(|_| ENOEXEC)?;
+        // The window may have changed since the load.
+        image
+            .validate_within(window.range())
+            .map_err(|e| refuse(name, "state", errno(e.errno()), &e))?;
+        let (entry, boot_params) = (image.entry(), image.boot_params());
+        let apicid = cpus::apic_id(boot_cpu)?;
         self.state = starting;
         // Fresh memory for every boot: the window was scrubbed when it was
         // claimed and after every stop (`scrub` is a no-op then, and does the
         // work after a failed start), then the pristine segments go in.
         let t_copy = boot::tsc();
-        let image_buf = self.image.take().ok_or(ENOEXEC)?;
-        let copied = (|| -> Result {
-            let w = self.window.as_mut().ok_or(EINVAL)?;
-            w.scrub();
-            let image = load_image::parse(&image_buf).map_err(|_| EINVAL)?;
-            for (dest, data) in image.segments() {
-                w.write(dest, data)?;
-            }
-            Ok(())
-        })();
-        self.image = Some(image_buf);
-        let result = copied
-            .and_then(|()| boot::start_cpu(self.slot, apicid, boot_params, entry, page_table));
+        window.scrub();
+        let copied = image
+            .segments()
+            .try_for_each(|(dest, data)| window.write(dest, data));
+        let result = match copied {
+            Ok(()) => boot::start_cpu(
+                self.slot,
+                apicid,
+                boot_params,
+                entry,
+                image.entry_64_page_table(),
+            )
+            .map_err(|e| (e, "the CPU did not leave the trampoline")),
+            Err(e) => Err((e, "cannot copy the image into the window")),
+        };
         match result {
             Ok(times) => {
                 self.state = self
@@ -340,7 +337,7 @@ impl Partition {
                 self.pinned_module = true;
                 pr_info!(
                     "{}: started on APIC {} (entry {:#x}, boot_params {:#x})\n",
-                    core::str::from_utf8(self.name()).unwrap_or("?"),
+                    self.name_str(),
                     apicid,
                     entry,
                     boot_params
@@ -349,24 +346,19 @@ impl Partition {
                 // INIT, and the CPU's own reading as it entered the kernel.
                 pr_info!(
                     "{}: start tsc copy={} init={} entry={}\n",
-                    core::str::from_utf8(self.name()).unwrap_or("?"),
+                    self.name_str(),
                     t_copy,
                     times.init,
                     times.entry
                 );
                 Ok(())
             }
-            Err(e) => {
+            Err((e, why)) => {
                 self.state = self
                     .state
                     .apply(Event::StartFailed)
                     .unwrap_or(State::Failed);
-                Err(refuse(
-                    self.name(),
-                    "state",
-                    e,
-                    &"the CPU did not leave the trampoline",
-                ))
+                Err(refuse(self.name(), "state", e, &why))
             }
         }
     }
@@ -391,10 +383,7 @@ impl Partition {
         }
         self.state = stopped;
         self.unpin();
-        pr_info!(
-            "{}: stopped\n",
-            core::str::from_utf8(self.name()).unwrap_or("?")
-        );
+        pr_info!("{}: stopped\n", self.name_str());
         Ok(())
     }
 

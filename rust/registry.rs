@@ -65,25 +65,31 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
     f(&mut guard)
 }
 
-/// Runs `f` on partition `name` with the lock held; `f` also gets the
-/// windows of every other partition. `ENOENT` if there is no such partition.
+/// The partitions other than the one a handler works on.
+pub(crate) struct Others<'a>(&'a [KBox<Partition>], &'a [KBox<Partition>]);
+
+impl Others<'_> {
+    /// Their memory windows.
+    pub(crate) fn windows(&self) -> impl Iterator<Item = MemRange> + '_ {
+        Iterator::chain(self.0.iter(), self.1).filter_map(|p| p.window_range())
+    }
+}
+
+/// Runs `f` on partition `name` with the lock held; `f` also sees the other
+/// partitions. `ENOENT` if there is no such partition.
 pub(crate) fn with_partition<R>(
     name: &[u8],
-    f: impl FnOnce(&mut Partition, &[MemRange]) -> Result<R>,
+    f: impl FnOnce(&mut Partition, &Others<'_>) -> Result<R>,
 ) -> Result<R> {
     with_state(|s| {
-        let mut others = KVec::new();
-        for p in s.partitions.iter().filter(|p| p.name() != name) {
-            if let Some(r) = p.window_range() {
-                others.push(r, GFP_KERNEL)?;
-            }
-        }
-        let p = s
+        let i = s
             .partitions
-            .iter_mut()
-            .find(|p| p.name() == name)
+            .iter()
+            .position(|p| p.name() == name)
             .ok_or(ENOENT)?;
-        f(p, &others)
+        let (before, rest) = s.partitions.split_at_mut(i);
+        let (p, after) = rest.split_first_mut().ok_or(ENOENT)?;
+        f(p, &Others(before, after))
     })
 }
 
@@ -112,7 +118,7 @@ fn show_version(_dir: &[u8], out: &mut Output<'_>) -> Result {
 fn show_partitions(_dir: &[u8], out: &mut Output<'_>) -> Result {
     with_state(|s| {
         for p in s.partitions.iter() {
-            let name = core::str::from_utf8(p.name()).unwrap_or("?");
+            let name = p.name_str();
             writeln!(out, "{} {}", name, p.state().as_str()).map_err(|_| EFBIG)?;
         }
         Ok(())
@@ -125,12 +131,18 @@ fn show_tsc_khz(_dir: &[u8], out: &mut Output<'_>) -> Result {
     writeln!(out, "{khz}").map_err(|_| EFBIG)
 }
 
-fn store_create(_dir: &[u8], input: &[u8]) -> Result {
+/// The partition name written to `file` (`create` or `destroy`), or
+/// `EINVAL` with a one-line reason in the kernel log.
+fn written_name<'a>(file: &str, input: &'a [u8]) -> Result<&'a str> {
     let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
-    let name = name::parse_name(text).map_err(|e| {
-        pr_warn!("create: {}\n", e);
+    name::parse_name(text).map_err(|e| {
+        pr_warn!("{}: {}\n", file, e);
         EINVAL
-    })?;
+    })
+}
+
+fn store_create(_dir: &[u8], input: &[u8]) -> Result {
+    let name = written_name("create", input)?;
     with_state(|s| {
         if s.partitions.iter().any(|p| p.name() == name.as_bytes()) {
             pr_warn!("create: partition {} exists already\n", name);
@@ -166,11 +178,7 @@ fn take_at<T>(v: &mut KVec<T>, i: usize) -> Result<T> {
 }
 
 fn store_destroy(_dir: &[u8], input: &[u8]) -> Result {
-    let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
-    let name = name::parse_name(text).map_err(|e| {
-        pr_warn!("destroy: {}\n", e);
-        EINVAL
-    })?;
+    let name = written_name("destroy", input)?;
     // Taken out under the lock, dropped (directory removed, CPUs and memory
     // given back) after it is released.
     let gone = with_state(|s| {
