@@ -144,8 +144,9 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     let dir = PartitionDir::open(root, name)?;
     let line = cmdline::compose(name, tsc_khz(root), a.append.as_deref());
 
-    // Dry run with the requested (or current) window: a window too small is
-    // reported before anything is written.
+    // When --cpus/--mem are about to be written, first a dry run with the
+    // requested (or current) window: a window too small is reported before
+    // anything changes. Otherwise the one real assembly below reports it.
     let current_window = || -> Result<memrange::MemRange> {
         let v = dir.read("memory")?;
         if v.is_empty() {
@@ -157,10 +158,6 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         memrange::parse(&v).map_err(|e| anyhow::anyhow!("module reports memory {v:?}: {e}"))
     };
     let low_ram = sysfs::parse_lowmem(&dir.read("lowmem")?).context("module reports no lowmem")?;
-    let window = match requested_window {
-        Some(w) => w,
-        None => current_window()?,
-    };
     let inputs = Inputs {
         kernel: &kernel,
         initrd: initrd.as_deref(),
@@ -174,13 +171,19 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         },
         decompressed: decompressed.as_deref(),
     };
-    let probe = Partition {
-        window,
-        low_ram: low_ram.clone(),
-        apic_ids: vec![0xfd],
-        pm_timer_port,
-    };
-    assemble(&probe, &inputs)?;
+    if a.cpus.is_some() || a.mem.is_some() {
+        let window = match requested_window {
+            Some(w) => w,
+            None => current_window()?,
+        };
+        let probe = Partition {
+            window,
+            low_ram: low_ram.clone(),
+            apic_ids: vec![0xfd],
+            pm_timer_port,
+        };
+        assemble(&probe, &inputs)?;
+    }
 
     if let Some(c) = &a.cpus {
         dir.write("cpus", c)?;
