@@ -2,23 +2,21 @@
 # A partition that panics and one that powers itself off: the host keeps
 # running, and the partition can be stopped and started again.
 . /scenarios/lib.sh
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
+# misbehave TAG APPEND: boot a partition that goes wrong, let it, check the
+# host, then stop it.
+misbehave() {
+    load os2 "$NONCE-$1" "$2"
+    echo start > $M/os2/state
+    sleep 4
+    echo "@@ $1-state $(state os2)"
+    host_sleep2 "$1-sleep2"
+    echo stop > $M/os2/state
+    echo "@@ $1-stop-rc $? $(state os2)"
+}
 insmod /mint.ko
 partition os2 1 256M@0x20000000
-load os2 "$NONCE-panic" "rdinit=/nonexistent init=/nonexistent"
-echo start > $M/os2/state
-sleep 4
-echo "@@ panic-state $(state os2)"
-t0=$(uptime_s); sleep 2; echo "@@ panic-sleep2 $t0 $(uptime_s)"
-echo stop > $M/os2/state
-echo "@@ panic-stop-rc $? $(state os2)"
-load os2 "$NONCE-poweroff" "mint.action=poweroff"
-echo start > $M/os2/state
-sleep 4
-echo "@@ poweroff-state $(state os2)"
-t0=$(uptime_s); sleep 2; echo "@@ poweroff-sleep2 $t0 $(uptime_s)"
-echo stop > $M/os2/state
-echo "@@ poweroff-stop-rc $? $(state os2)"
+misbehave panic "rdinit=/nonexistent init=/nonexistent"
+misbehave poweroff "mint.action=poweroff"
 load os2 "$NONCE-ok"
 echo start > $M/os2/state
 sleep 4

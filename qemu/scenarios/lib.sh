@@ -33,6 +33,14 @@ load() {
 
 state() { cat $M/$1/state; }
 
+# host_sleep2 KEY: the host's uptime before and after `sleep 2`, as
+# `@@ KEY T0 T1` (the harness checks the host's clock and scheduler with it).
+host_sleep2() {
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    sleep 2
+    echo "@@ $1 $t0 $(cut -d' ' -f1 /proc/uptime)"
+}
+
 # dmesg_section: the kernel log between markers, for the harness to check.
 dmesg_section() {
     echo "@@ dmesg-begin"

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Load and unload mint.ko; report what sysfs and the kernel show.
+. /scenarios/lib.sh
 insmod /mint.ko
 echo "@@ insmod-rc $?"
 echo "@@ files $(ls /sys/kernel/mint | tr '\n' ' ' | sed 's/ $//')"
@@ -13,6 +14,4 @@ rmmod mint
 echo "@@ rmmod-rc $?"
 [ -e /sys/kernel/mint ] && echo "@@ after-rmmod present" || echo "@@ after-rmmod absent"
 grep -q '^mint ' /proc/modules && echo "@@ module-listed-after yes" || echo "@@ module-listed-after no"
-echo "@@ dmesg-begin"
-dmesg
-echo "@@ dmesg-end"
+dmesg_section

@@ -2,7 +2,6 @@
 # A two-core partition: os2 on CPUs 1-2 brings up its second core itself;
 # the host keeps CPUs 0 and 3. Then a non-contiguous set, 1,3.
 . /scenarios/lib.sh
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
 insmod /mint.ko
 partition os2 1-2 256M@0x20000000
 echo "@@ apic-ids $(cat $M/os2/apic_ids)"
@@ -11,7 +10,7 @@ echo start > $M/os2/state
 echo "@@ state $(state os2)"
 echo "@@ online-during $(cat /sys/devices/system/cpu/online)"
 # The host works on its own cores meanwhile, CPU 3 included.
-t0=$(uptime_s); sleep 2; echo "@@ sleep2 $t0 $(uptime_s)"
+host_sleep2 sleep2
 echo "@@ host-cpu3 $(taskset -c 3 sh -c 'cut -d" " -f39 /proc/self/stat')"
 sleep 5
 echo stop > $M/os2/state

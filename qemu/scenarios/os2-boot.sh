@@ -1,9 +1,8 @@
 #!/bin/sh
 # Boot os2 on CPU 1 in the memmap= window with the host's own bzImage, then
 # check the host stays healthy while os2 runs (also under a CPU load).
-M=/sys/kernel/mint
+. /scenarios/lib.sh
 P=$M/os2
-nonce=$(sed -n 's/.*mint\.nonce=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "@@ image-sha256 $(sha256sum /boot/bzImage | cut -d' ' -f1)"
 echo "@@ online-before $(cat /sys/devices/system/cpu/online)"
 insmod /mint.ko
@@ -16,7 +15,7 @@ echo 256M@0x20000000 > $P/memory
 echo "@@ memory-rc $?"
 echo "@@ iomem $(grep -i ': os2' /proc/iomem | tr -s ' ')"
 echo "@@ state-before $(cat $P/state)"
-mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$nonce"
+mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$NONCE"
 echo "@@ load-rc $?"
 echo "@@ state-loaded $(cat $P/state)"
 echo "@@ cmdline $(cat $P/cmdline)"
@@ -26,10 +25,7 @@ echo "@@ state $(cat $P/state)"
 echo "@@ online-during $(cat /sys/devices/system/cpu/online)"
 mint-kexec status os2
 # The host's clock and shell while os2 boots and runs.
-t0=$(cut -d' ' -f1 /proc/uptime)
-sleep 2
-t1=$(cut -d' ' -f1 /proc/uptime)
-echo "@@ sleep2 $t0 $t1"
+host_sleep2 sleep2
 # Re-onlining the partition's CPU must be refused while it runs.
 echo "@@ reonline $( (echo 1 > /sys/devices/system/cpu/cpu1/online) 2>&1 )"
 echo "@@ online-after-reonline $(cat /sys/devices/system/cpu/online)"
@@ -39,6 +35,4 @@ echo "@@ load-begin"
 echo "@@ load-end"
 sleep 1
 echo "@@ state-end $(cat $P/state)"
-echo "@@ dmesg-begin"
-dmesg
-echo "@@ dmesg-end"
+dmesg_section

@@ -44,6 +44,4 @@ try bad-destroy sh -c "echo foo > $M/destroy"
 try bad-command sh -c "echo jump > $P/state"
 try stop-when-not-running sh -c "echo stop > $P/state"
 snapshot after-load-errors
-echo "@@ dmesg-begin"
-dmesg | grep mint
-echo "@@ dmesg-end"
+dmesg_section

@@ -25,9 +25,7 @@ use anyhow::{bail, Context, Result};
 use crate::build::Artifacts;
 use crate::paths;
 use crate::qemu::{Machine, Qemu};
-use crate::scenarios::os2_machine;
-
-const MARKER: &str = "] MINT-PARTITION-UP ";
+use crate::scenarios::{os2_machine, partition_ups, PARTITION_UP};
 
 /// One boot's measurements, in TSC cycles unless named otherwise.
 #[derive(Default, Clone)]
@@ -57,8 +55,7 @@ fn printk_time(line: &str) -> Option<f64> {
 
 /// TSC at /init, the marker's printk time, and "Run /init" printk time.
 fn marker_info(log: &str, nonce: &str) -> Option<(u64, f64, Option<f64>)> {
-    let want = format!("{MARKER}nonce={nonce} ");
-    let line = log.lines().find(|l| l.contains(&want))?;
+    let line = *partition_ups(log, nonce).first()?;
     let tsc = field(line, "tsc=")?.parse().ok()?;
     let kt = printk_time(line)?;
     let run_init = log
@@ -82,7 +79,7 @@ fn cold_boot(artifacts: &Artifacts, i: usize) -> Result<Boot> {
     qemu.follow(Duration::from_secs(60), |port, chunk| {
         if port == 0 {
             text.push_str(chunk);
-            if chunk.contains(MARKER) {
+            if chunk.contains(PARTITION_UP) {
                 wall = Some(start.elapsed());
                 return true;
             }
@@ -110,7 +107,7 @@ fn kexec_boot(artifacts: &Artifacts, i: usize) -> Result<Boot> {
     qemu.follow(Duration::from_secs(90), |port, chunk| {
         if port == 0 {
             text.push_str(chunk);
-            return chunk.contains(MARKER) || chunk.contains("@@ kexec-failed");
+            return chunk.contains(PARTITION_UP) || chunk.contains("@@ kexec-failed");
         }
         false
     })?;
@@ -182,10 +179,7 @@ fn mint_boots(artifacts: &Artifacts, runs: usize) -> Result<MintRun> {
         .collect();
     // Boots alternate: bzImage entry (even starts), decompressed (odd).
     let boots_of = |tag: &str, first: usize| -> Result<Vec<Boot>> {
-        let ups: Vec<&str> = os2
-            .lines()
-            .filter(|l| l.contains(&format!("{MARKER}nonce={tag} ")))
-            .collect();
+        let ups = partition_ups(&os2, tag);
         if starts.len() < 2 * runs || ups.len() < runs {
             bail!(
                 "mint {tag}: {} starts and {} /init markers for {runs} runs (see {})",

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{expect_marker, Logs, Scenario};
+use super::{expect_marker, partition_ups, Logs, Scenario};
 
 pub const SCENARIO: Scenario = Scenario {
     name: "guest-faults",
@@ -25,18 +25,15 @@ fn check(logs: &Logs) -> Vec<String> {
     super::expect_host_slept_2s(host, "panic-sleep2", &mut f);
     expect_marker(host, "panic-stop-rc", "0 stopped", &mut f);
     // Power off from inside the partition.
-    if !os2.contains(&format!(
-        "] MINT-PARTITION-UP nonce={}-poweroff ",
-        logs.nonce
-    )) || !os2.contains("powering off")
-    {
+    let booted = |tag: &str| !partition_ups(os2, &format!("{}-{tag}", logs.nonce)).is_empty();
+    if !booted("poweroff") || !os2.contains("powering off") {
         f.push("the poweroff partition did not boot and power off".into());
     }
     expect_marker(host, "poweroff-state", "running", &mut f);
     super::expect_host_slept_2s(host, "poweroff-sleep2", &mut f);
     expect_marker(host, "poweroff-stop-rc", "0 stopped", &mut f);
     // And it boots fine afterwards.
-    if !os2.contains(&format!("] MINT-PARTITION-UP nonce={}-ok ", logs.nonce)) {
+    if !booted("ok") {
         f.push("os2 did not boot again after the panic and the poweroff".into());
     }
     expect_marker(host, "ok-state", "running", &mut f);

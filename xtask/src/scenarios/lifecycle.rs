@@ -75,12 +75,7 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "rmmod-rc", "0", &mut f);
 
     // Each partition on its own console; os3 booted twice from one load.
-    let ups = |port: usize, nonce: &str| {
-        logs.serial[port]
-            .lines()
-            .filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={nonce} ")))
-            .count()
-    };
+    let ups = |port: usize, nonce: &str| super::partition_ups(&logs.serial[port], nonce).len();
     let n2 = ups(1, &format!("{}-os2", logs.nonce));
     let n3 = ups(2, &format!("{}-os3", logs.nonce));
     if n2 != 1 {

@@ -95,6 +95,17 @@ fn sha256_hex(path: &std::path::Path) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The partition markers of the boots given `nonce`: the kernel-log copies
+/// (`[ t] MINT-PARTITION-UP nonce=N ...`), which are always whole lines
+/// (the tty copy of the same text can be split by interleaved output).
+pub fn partition_ups<'a>(log: &'a str, nonce: &str) -> Vec<&'a str> {
+    let want = format!("{PARTITION_UP}nonce={nonce} ");
+    log.lines().filter(|l| l.contains(&want)).collect()
+}
+
+/// What every partition marker line contains (see `partition_ups`).
+pub const PARTITION_UP: &str = "] MINT-PARTITION-UP ";
+
 /// The value of the first `@@ key value` line in `log`.
 pub fn marker<'a>(log: &'a str, key: &str) -> Option<&'a str> {
     markers(log, key).next()

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{expect_marker, Logs, Scenario};
+use super::{expect_marker, partition_ups, Logs, Scenario};
 use crate::qemu::Machine;
 
 fn machine() -> Machine {
@@ -24,12 +24,6 @@ pub const SCENARIO: Scenario = Scenario {
     check,
 };
 
-/// The kernel-log copy of the marker of boot `tag`.
-fn up_line<'a>(os2: &'a str, nonce: &str, tag: &str) -> Option<&'a str> {
-    let want = format!("] MINT-PARTITION-UP nonce={nonce}-{tag} ");
-    os2.lines().find(|l| l.contains(&want))
-}
-
 fn check(logs: &Logs) -> Vec<String> {
     let host = logs.host();
     let os2 = &logs.serial[1];
@@ -47,7 +41,10 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "online-end", "0-3", &mut f);
     super::expect_host_slept_2s(host, "sleep2", &mut f);
     for tag in ["a", "b"] {
-        match up_line(os2, &logs.nonce, tag) {
+        match partition_ups(os2, &format!("{}-{tag}", logs.nonce))
+            .first()
+            .copied()
+        {
             Some(l) if l.contains(" cpus=2 ") && l.contains(" online=0-1") => {}
             other => f.push(format!(
                 "boot {tag}: os2 does not report 2 CPUs online: {other:?}"
@@ -70,10 +67,7 @@ fn check(logs: &Logs) -> Vec<String> {
         None => f.push("os2 never reported its workload".into()),
     }
     // Boot a was started twice (stop, start): two markers.
-    let boots_a = os2
-        .lines()
-        .filter(|l| l.contains(&format!("] MINT-PARTITION-UP nonce={}-a ", logs.nonce)))
-        .count();
+    let boots_a = partition_ups(os2, &format!("{}-a", logs.nonce)).len();
     if boots_a != 2 {
         f.push(format!(
             "the 1-2 partition booted {boots_a} times, expected 2"

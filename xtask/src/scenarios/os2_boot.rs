@@ -74,7 +74,7 @@ fn check(logs: &Logs) -> Vec<String> {
 
     // os2's own console.
     // The kernel-log copy of the marker (`[ t] MINT-...`) is always one whole line.
-    let up = os2.lines().find(|l| l.contains("] MINT-PARTITION-UP "));
+    let up = os2.lines().find(|l| l.contains(super::PARTITION_UP));
     match up {
         None => f.push("os2 never printed its marker on ttyS1".into()),
         Some(line) => {

@@ -45,8 +45,7 @@ fn check(logs: &Logs) -> Vec<String> {
         f.push(format!("{done} of {cycles} cycles completed"));
     }
     for i in 1..=cycles {
-        let want = format!("] MINT-PARTITION-UP nonce={}-c{i} ", logs.nonce);
-        let n = os2.lines().filter(|l| l.contains(&want)).count();
+        let n = super::partition_ups(os2, &format!("{}-c{i}", logs.nonce)).len();
         if n != 1 {
             f.push(format!("cycle {i}: os2 printed its marker {n} times"));
         }
