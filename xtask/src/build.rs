@@ -66,20 +66,9 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     ensure_static(&kexec)?;
     stage.done();
 
-    let stage = Stage::begin("building the tsc probe (qemu/tsc.c)");
-    let tsc = out.join("tsc");
-    cmd::run(
-        Command::new("gcc")
-            .args(["-static", "-nostdlib", "-Os", "-fno-pie", "-no-pie"])
-            .args([
-                "-fno-asynchronous-unwind-tables",
-                "-fno-stack-protector",
-                "-s",
-                "-o",
-            ])
-            .arg(&tsc)
-            .arg(ws.join("qemu/tsc.c")),
-    )?;
+    let stage = Stage::begin("building the tsc probe and /init stamp (qemu/tsc.c, qemu/init-stamp.c)");
+    let tsc = tiny_static(&ws.join("qemu/tsc.c"), &out.join("tsc"))?;
+    let init_stamp = tiny_static(&ws.join("qemu/init-stamp.c"), &out.join("init-stamp"))?;
     stage.done();
 
     let stage = Stage::begin("assembling initramfs images");
@@ -87,7 +76,10 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     let os2_initramfs = out.join("os2-initramfs.cpio.gz");
     let qemu = ws.join("qemu");
     let tsc_probe = fs::read(&tsc)?;
-    let os2 = base_image(&fs::read(qemu.join("os2-init.sh"))?, &tsc_probe)?;
+    // The partition image: /init is the stamp, which execs /init.sh.
+    let mut os2 = base_image(&fs::read(&init_stamp)?, &tsc_probe)?;
+    os2.file("/init.sh", 0o755, &fs::read(qemu.join("os2-init.sh"))?);
+    os2.char_dev("/dev/kmsg", 0o600, 1, 11);
     fs::write(&os2_initramfs, os2.finish_gz()?)?;
     let host_initramfs = out.join("host-initramfs.cpio.gz");
     fs::write(
@@ -115,6 +107,24 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
         println!("    {:<40} {:>9} bytes", p.display(), len);
     }
     Ok(artifacts)
+}
+
+/// Builds a libc-free static program from one C file (the tiny helpers the
+/// initramfs images carry).
+fn tiny_static(src: &Path, exe: &Path) -> Result<PathBuf> {
+    cmd::run(
+        Command::new("gcc")
+            .args(["-static", "-nostdlib", "-Os", "-fno-pie", "-no-pie", "-Wall"])
+            .args([
+                "-fno-asynchronous-unwind-tables",
+                "-fno-stack-protector",
+                "-s",
+                "-o",
+            ])
+            .arg(exe)
+            .arg(src),
+    )?;
+    Ok(exe.to_path_buf())
 }
 
 fn copy(from: &Path, to: &Path) -> Result<PathBuf> {

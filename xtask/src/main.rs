@@ -6,6 +6,7 @@
 //! - `demo`:  boot the host in QEMU and show what mint does
 
 mod bench;
+mod boot_log;
 mod build;
 mod cmd;
 mod cpio;
