@@ -6,6 +6,7 @@ pub mod acpi;
 pub mod assemble;
 pub mod bzimage;
 pub mod cmdline;
+pub mod initrd;
 pub mod kexec;
 pub mod load_blob;
 pub mod pagetable;

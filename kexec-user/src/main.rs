@@ -1,6 +1,7 @@
 //! `mint-kexec`: load a Linux bzImage into a mint partition, the way kexec
 //! loads one for a reboot; the module boots it on `echo start > .../state`.
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use clap::{Parser, Subcommand};
 use mint_kexec::assemble::{assemble, Entry, Inputs, Partition};
 use mint_kexec::bzimage::BzImage;
 use mint_kexec::sysfs::{self, PartitionDir};
-use mint_kexec::{cmdline, kexec, vmlinux};
+use mint_kexec::{cmdline, initrd, kexec, vmlinux};
 use mint_logic::{cpulist, memrange, name};
 
 /// Load a Linux kernel into a mint partition (a kernel of its own on CPUs and
@@ -103,6 +104,11 @@ struct LoadArgs {
     /// Decompress the kernel here and enter it in 64-bit mode: faster partition boot, no KASLR.
     #[arg(long)]
     decompress: bool,
+    /// Inflate the initrd's gzip parts here, so the partition only unpacks cpio
+    /// (faster boot; the window holds the larger, inflated initrd). Other
+    /// compressions are left to the partition's kernel.
+    #[arg(long)]
+    decompress_initrd: bool,
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
@@ -126,11 +132,22 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     } else {
         None
     };
-    let initrd = a
+    let initrd_file = a
         .initrd
         .as_deref()
         .map(|p| read_file(p, "initrd"))
         .transpose()?;
+    let initrd = match (&initrd_file, a.decompress_initrd) {
+        (Some(data), true) => {
+            let (data, kept) = initrd::decompress_or_keep(data);
+            if let Some(why) = kept {
+                eprintln!("mint-kexec: --decompress-initrd: initrd left as it is: {why}");
+            }
+            Some(data)
+        }
+        (Some(data), false) => Some(Cow::Borrowed(&data[..])),
+        (None, _) => None,
+    };
     if let Some(c) = &a.cpus {
         cpulist::parse(c).map_err(|e| anyhow::anyhow!("--cpus {c:?}: {e}"))?;
     }
@@ -232,8 +249,12 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         "  zero page {:#x}, ACPI RSDP {:#x}",
         plan.zero_page, assembled.rsdp
     );
-    if let Some(r) = &plan.initrd {
-        println!("  initrd    {:#x}-{:#x}", r.start, r.end - 1);
+    if let (Some(r), Some(data)) = (&plan.initrd, &initrd) {
+        let how = match (&initrd_file, data) {
+            (Some(file), Cow::Owned(_)) => format!(", inflated here from {} bytes", file.len()),
+            _ => String::new(),
+        };
+        println!("  initrd    {:#x}-{:#x}, {} bytes{how}", r.start, r.end - 1, data.len());
     }
     println!("  cmdline   {line}");
     println!("start it with: echo start > {}/state", dir.dir.display());

@@ -15,15 +15,16 @@ insmod /mint.ko
 echo "@@ tsc-khz $(cat $M/tsc_khz)"
 host_work alone
 partition os2 1 256M@0x20000000
-# Alternate the two entries (bzImage 32-bit entry; decompressed by
-# mint-kexec, 64-bit entry) so that both see the same machine state.
+# Alternate the two ways of loading (defaults: bzImage 32-bit entry; and
+# host-side decompression of kernel and initrd, 64-bit entry) so that both
+# see the same machine state.
 start_once() { echo start > $M/os2/state; sleep 4; echo stop > $M/os2/state; }
 i=1
 while [ "$i" -le "${runs:=5}" ]; do
     load os2 "$NONCE"
     start_once
     mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz \
-        --append="mint.nonce=$NONCE-d64" --decompress > /dev/null
+        --append="mint.nonce=$NONCE-d64" --decompress --decompress-initrd > /dev/null
     start_once
     i=$((i + 1))
 done

@@ -11,9 +11,12 @@ try os3-overlap sh -c "echo 128M@0x28000000 > $M/os3/memory"
 echo 2 > $M/os3/cpus
 echo 128M@0x30000000 > $M/os3/memory
 load os2 "$NONCE-os2"
-# os3 takes the other entry path: decompressed by mint-kexec, 64-bit protocol.
-echo "@@ os3-entry $(mint-kexec load os3 /boot/bzImage --initrd=/os2-initramfs.cpio.gz \
-    --append="mint.nonce=$NONCE-os3" --decompress | sed -n 's/^  entry *//p')"
+# os3 takes the other entry path: kernel decompressed by mint-kexec, 64-bit
+# protocol, and its initrd inflated by mint-kexec too.
+mint-kexec load os3 /boot/bzImage --initrd=/os2-initramfs.cpio.gz \
+    --append="mint.nonce=$NONCE-os3" --decompress --decompress-initrd > /tmp/os3-load
+echo "@@ os3-entry $(sed -n 's/^  entry *//p' /tmp/os3-load)"
+echo "@@ os3-initrd $(sed -n 's/^  initrd *//p' /tmp/os3-load)"
 echo start > $M/os2/state
 echo start > $M/os3/state
 echo "@@ states $(state os2) $(state os3)"

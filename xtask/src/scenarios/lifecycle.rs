@@ -1,6 +1,7 @@
 //! Scenario `lifecycle`: two partitions at once, stop/restart/destroy, wrong
 //! moves while running, rmmod refused then clean. os2 boots through the
-//! bzImage's 32-bit entry, os3 decompressed by mint-kexec (64-bit entry).
+//! bzImage's 32-bit entry; os3 with kernel and initrd decompressed by mint-kexec
+//! (64-bit entry, plain cpio initrd).
 
 use std::time::Duration;
 
@@ -53,6 +54,16 @@ fn check(logs: &Logs) -> Vec<String> {
         other => f.push(format!(
             "os3 was not loaded for the 64-bit entry: {other:?}"
         )),
+    }
+    // The inflated initrd is larger than the file, and os3 still booted
+    // from it (its marker, checked below).
+    let initrd = marker(host, "os3-initrd").unwrap_or("");
+    let sizes: Vec<u64> = initrd
+        .split([' ', ','])
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    if !(initrd.contains("inflated here") && sizes.len() == 2 && sizes[0] > sizes[1]) {
+        f.push(format!("os3's initrd was not inflated by mint-kexec: {initrd:?}"));
     }
     expect_marker(host, "partitions", "os2 running,os3 running,", &mut f);
     expect_marker(host, "os3-after-stop", "stopped", &mut f);
