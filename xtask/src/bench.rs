@@ -277,7 +277,7 @@ fn lines_of(dir: &Path, exts: &[&str]) -> usize {
 
 fn chart_svg(rows: &[(&str, f64)]) -> String {
     let max = rows.iter().map(|r| r.1).fold(0.0f64, f64::max).max(1e-9);
-    let (w, bar_h, gap, left) = (680.0, 34.0, 16.0, 160.0);
+    let (w, bar_h, gap, left) = (720.0, 34.0, 16.0, 200.0);
     let h = 60.0 + rows.len() as f64 * (bar_h + gap);
     let mut s = format!(
         "<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' font-family='sans-serif' font-size='14'>\
