@@ -177,7 +177,9 @@ mod tests {
         let two = format!("noise\n{LOG}{LOG}");
         let b = boots(&two);
         assert_eq!(b.len(), 2);
-        assert!(b.iter().all(|s| s.contains("Linux version") && s.contains("MINT-INIT")));
+        assert!(b
+            .iter()
+            .all(|s| s.contains("Linux version") && s.contains("MINT-INIT")));
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     ensure_static(&kexec)?;
     stage.done();
 
-    let stage = Stage::begin("building the tsc probe and /init stamp (qemu/tsc.c, qemu/init-stamp.c)");
+    let stage =
+        Stage::begin("building the tsc probe and /init stamp (qemu/tsc.c, qemu/init-stamp.c)");
     let tsc = tiny_static(&ws.join("qemu/tsc.c"), &out.join("tsc"))?;
     let init_stamp = tiny_static(&ws.join("qemu/init-stamp.c"), &out.join("init-stamp"))?;
     stage.done();
@@ -114,7 +115,14 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
 fn tiny_static(src: &Path, exe: &Path) -> Result<PathBuf> {
     cmd::run(
         Command::new("gcc")
-            .args(["-static", "-nostdlib", "-Os", "-fno-pie", "-no-pie", "-Wall"])
+            .args([
+                "-static",
+                "-nostdlib",
+                "-Os",
+                "-fno-pie",
+                "-no-pie",
+                "-Wall",
+            ])
             .args([
                 "-fno-asynchronous-unwind-tables",
                 "-fno-stack-protector",

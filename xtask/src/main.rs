@@ -54,6 +54,9 @@ enum Task {
         /// Runs of each boot kind (at least 5).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Accelerator: `auto` uses KVM where a probe boot shows it works, else TCG.
+        #[arg(long, value_enum, default_value_t = bench::AccelChoice::Auto)]
+        accel: bench::AccelChoice,
     },
     /// Print the kernel build directory (KDIR) that setup prepared.
     Kdir,
@@ -88,10 +91,10 @@ fn run() -> Result<()> {
             let artifacts = build::build(&tc)?;
             scenarios::soak(&artifacts, cycles)
         }
-        Task::Bench { runs } => {
+        Task::Bench { runs, accel } => {
             let tc = setup::setup()?;
             let artifacts = build::build(&tc)?;
-            bench::bench(&artifacts, runs)
+            bench::bench(&artifacts, runs, accel)
         }
         Task::Kdir => {
             println!("{}", setup::current_kdir()?.display());

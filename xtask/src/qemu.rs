@@ -1,5 +1,6 @@
-//! Running the host in QEMU: TCG, `-cpu max`, serial ports wired to files,
-//! a timeout, and QEMU killed on every exit path (the child is killed on drop).
+//! Running the host in QEMU: TCG with `-cpu max` (or KVM with `-cpu host`,
+//! for the benchmark when KVM works), serial ports wired to files, a timeout,
+//! and QEMU killed on every exit path (the child is killed on drop).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,32 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::build::Artifacts;
+
+/// How QEMU runs the guest's code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Accel {
+    /// Software emulation (TCG), `-cpu max`: works everywhere; what the tests use.
+    #[default]
+    Tcg,
+    /// Hardware virtualization (KVM), `-cpu host`.
+    Kvm,
+}
+
+impl Accel {
+    fn args(self) -> [&'static str; 4] {
+        match self {
+            Accel::Tcg => ["-accel", "tcg", "-cpu", "max"],
+            Accel::Kvm => ["-accel", "kvm", "-cpu", "host"],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Tcg => "TCG, `-cpu max`",
+            Accel::Kvm => "KVM, `-cpu host`",
+        }
+    }
+}
 
 /// How to boot the host.
 pub struct Machine {
@@ -22,6 +49,8 @@ pub struct Machine {
     pub serials: usize,
     /// Boot this initramfs instead of the host's.
     pub initrd: Option<PathBuf>,
+    /// TCG unless the benchmark found KVM usable.
+    pub accel: Accel,
 }
 
 impl Default for Machine {
@@ -32,6 +61,7 @@ impl Default for Machine {
             append: String::new(),
             serials: 2,
             initrd: None,
+            accel: Accel::Tcg,
         }
     }
 }
@@ -41,6 +71,8 @@ pub struct Qemu {
     child: Child,
     /// `serial[i]` is the file that receives ttyS<i>.
     pub serial: Vec<PathBuf>,
+    /// QEMU's own messages.
+    stderr: PathBuf,
 }
 
 /// Host command line parts every boot uses: the console, and a clean panic
@@ -52,7 +84,8 @@ impl Qemu {
     pub fn boot(artifacts: &Artifacts, machine: &Machine, log_dir: &Path) -> Result<Self> {
         fs::create_dir_all(log_dir)?;
         let mut cmd = Command::new("qemu-system-x86_64");
-        cmd.args(["-machine", "pc", "-cpu", "max", "-accel", "tcg"])
+        cmd.args(["-machine", "pc"])
+            .args(machine.accel.args())
             .args(["-smp", &machine.cpus.to_string()])
             .args(["-m", &format!("{}M", machine.mem_mib)])
             .args([
@@ -76,11 +109,27 @@ impl Qemu {
             cmd.arg("-serial").arg(format!("file:{}", path.display()));
             serial.push(path);
         }
+        let stderr = log_dir.join("qemu-stderr.log");
+        let stderr_file = fs::File::create(&stderr)
+            .with_context(|| format!("cannot create {}", stderr.display()))?;
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stderr(stderr_file);
         let child = cmd.spawn().context("cannot start qemu-system-x86_64")?;
-        Ok(Self { child, serial })
+        Ok(Self {
+            child,
+            serial,
+            stderr,
+        })
+    }
+
+    /// The first line QEMU itself printed (its error, if it failed).
+    pub fn first_error(&self) -> Option<String> {
+        let text = fs::read_to_string(&self.stderr).ok()?;
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_string)
     }
 
     /// What ttyS<i> has printed so far.

@@ -14,7 +14,7 @@ fn machine() -> Machine {
         mem_mib: 1024,
         append: "memmap=256M$0x20000000 memmap=128M$0x30000000".into(),
         serials: 3,
-        initrd: None,
+        ..Machine::default()
     }
 }
 
@@ -63,7 +63,9 @@ fn check(logs: &Logs) -> Vec<String> {
         .filter_map(|w| w.parse().ok())
         .collect();
     if !(initrd.contains("inflated here") && sizes.len() == 2 && sizes[0] > sizes[1]) {
-        f.push(format!("os3's initrd was not inflated by mint-kexec: {initrd:?}"));
+        f.push(format!(
+            "os3's initrd was not inflated by mint-kexec: {initrd:?}"
+        ));
     }
     expect_marker(host, "partitions", "os2 running,os3 running,", &mut f);
     expect_marker(host, "os3-after-stop", "stopped", &mut f);

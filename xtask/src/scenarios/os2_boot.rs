@@ -15,7 +15,7 @@ pub fn machine() -> Machine {
         mem_mib: 1024,
         append: "memmap=256M$0x20000000".into(),
         serials: 2,
-        initrd: None,
+        ..Machine::default()
     }
 }
 
