@@ -43,7 +43,7 @@ const TRAILER: &[u8] = b"TRAILER!!!";
 const CPIO_HEADER_LEN: usize = 110;
 
 fn align4(n: usize) -> usize {
-    (n + 3) & !3
+    n.next_multiple_of(4)
 }
 
 /// Length of the plain cpio archive at the start of `data`, up to and
@@ -139,13 +139,9 @@ mod tests {
             a.extend_from_slice(hdr.as_bytes());
             a.extend_from_slice(n.as_bytes());
             a.push(0);
-            while a.len() % 4 != 0 {
-                a.push(0);
-            }
+            a.resize(align4(a.len()), 0);
             a.extend_from_slice(b);
-            while a.len() % 4 != 0 {
-                a.push(0);
-            }
+            a.resize(align4(a.len()), 0);
         }
         a
     }

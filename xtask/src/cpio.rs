@@ -66,9 +66,7 @@ impl Archive {
     }
 
     fn pad(&mut self) {
-        while self.data.len() % 4 != 0 {
-            self.data.push(0);
-        }
+        self.data.resize(self.data.len().next_multiple_of(4), 0);
     }
 
     /// Closes the archive and compresses it with gzip.
