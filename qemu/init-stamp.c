@@ -20,42 +20,7 @@
  *
  * No libc: a few hundred bytes, nothing to load or relocate.
  */
-#define SYS_write 1
-#define SYS_open 2
-#define SYS_execve 59
-#define SYS_exit 60
-#define O_WRONLY 1
-
-static long sys3(long nr, long a, long b, long c)
-{
-	long ret;
-
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return ret;
-}
-
-static unsigned long long rdtsc(void)
-{
-	unsigned int lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((unsigned long long)hi << 32) | lo;
-}
-
-/* Appends the decimal form of v at p; returns the new end. */
-static char *put_u64(char *p, unsigned long long v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
+#include "nolibc.h"
 
 static char *put_str(char *p, const char *s)
 {
