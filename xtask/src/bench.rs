@@ -260,6 +260,11 @@ fn stats(v: &[f64]) -> Stats {
     (s[0], s[s.len() / 2], s[s.len() - 1])
 }
 
+/// Median of the values that are known (`None` if none is).
+fn median_known(xs: Vec<f64>) -> Option<f64> {
+    (!xs.is_empty()).then(|| stats(&xs).1)
+}
+
 /// Median of `v` without its first value (QEMU TCG translates the loop's
 /// code on the first run, which makes it slower on every side).
 fn median_warm(v: &[u64]) -> f64 {
@@ -353,7 +358,8 @@ fn probe_kvm(artifacts: &Artifacts) -> std::result::Result<Duration, String> {
         Ok(()) if up => Ok(start.elapsed()),
         Ok(()) => Err(format!(
             "QEMU exited before /init: {}",
-            qemu.first_error().unwrap_or_else(|| format!("see {}", dir.display()))
+            qemu.first_error()
+                .unwrap_or_else(|| format!("see {}", dir.display()))
         )),
         Err(_) => Err(format!(
             "a KVM boot did not reach /init within {} s (a cold boot under TCG takes about 1 s)",
@@ -420,14 +426,11 @@ pub fn bench(artifacts: &Artifacts, runs: usize, choice: AccelChoice) -> Result<
     let mt = total(&mint.boots);
     let d64 = total(&mint.boots_d64);
     // Median of a per-boot phase, over the boots where it is known.
-    let phase = |v: &[Boot], f: &dyn Fn(&Boot) -> Option<u64>| -> Option<f64> {
-        let xs: Vec<f64> = v.iter().filter_map(|b| f(b).map(secs)).collect();
-        (!xs.is_empty()).then(|| stats(&xs).1)
+    let phase = |v: &[Boot], f: &dyn Fn(&Boot) -> Option<u64>| {
+        median_known(v.iter().filter_map(|b| f(b).map(secs)).collect())
     };
-    let lag = |v: &[Boot]| -> Option<f64> {
-        let xs: Vec<f64> = v.iter().filter_map(|b| b.timeline?.printk_lag_s).collect();
-        (!xs.is_empty()).then(|| stats(&xs).1)
-    };
+    let lag =
+        |v: &[Boot]| median_known(v.iter().filter_map(|b| b.timeline?.printk_lag_s).collect());
     let show = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.3} s"));
 
     let mut md = String::new();

@@ -58,12 +58,6 @@ fn stable_offset(line: &str) -> Option<f64> {
     Some(off as f64 / 1e9)
 }
 
-/// `(gtod + gtod_off) − raw` from a "Marking stable" line: how much the
-/// printk clock lags the raw scheduler clock (seconds).
-fn stable_lag(line: &str) -> Option<f64> {
-    stable_offset(line).map(|off| -off)
-}
-
 /// Reads one boot's log (starting at or after its "Linux version" line).
 /// `khz` is the TSC frequency. Returns `None` without a `MINT-INIT` line;
 /// the kernel-side points are `None` when the log lacks what they need.
@@ -79,17 +73,18 @@ pub fn timeline(log: &str, khz: u64) -> Option<Timeline> {
     let run_at = lines[..init_at]
         .iter()
         .rposition(|l| l.contains("Run /init as init process"));
+    let offset = stable_at.and_then(|i| stable_offset(lines[i]));
     let cycles_per_s = khz as f64 * 1000.0;
     let mut t = Timeline {
         init,
         clock_zero: None,
         run_init: None,
-        printk_lag_s: stable_at.and_then(|i| stable_lag(lines[i])),
+        // printk time = raw + offset: a negative offset is how far it lags.
+        printk_lag_s: offset.map(|off| -off),
     };
-    let (Some(stable_at), Some(kmsg_tsc)) = (stable_at, kmsg_tsc) else {
+    let (Some(stable_at), Some(off), Some(kmsg_tsc)) = (stable_at, offset, kmsg_tsc) else {
         return Some(t);
     };
-    let off = stable_offset(lines[stable_at])?;
     let raw = |line: &str| printk_time(line).map(|p| p - off);
     let zero = kmsg_tsc as f64 - raw(init_line)? * cycles_per_s;
     if zero < 0.0 {
