@@ -14,10 +14,26 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 say() { echo "$*" > /dev/kmsg; echo "tty: $*"; }
+# As PID 1 this script gets busybox reboot/poweroff/halt without -f as a
+# signal (SIGTERM reboot, SIGUSR2 poweroff, SIGUSR1 halt) and does the real
+# thing, as busybox init would. A trap runs once the current command is done
+# (at most the 1 s heartbeat sleep).
+trap 'say "init: reboot requested"; reboot -f' TERM
+trap 'say "init: poweroff requested"; poweroff -f' USR2
+trap 'say "init: halt requested"; halt -f' USR1
+# Test hook: `mint.agent=1` loads mint.ko, which inside a partition runs as
+# the agent (reports reboot/poweroff/halt/panic to the host's status page).
+case " $(cat /proc/cmdline) " in
+    *" mint.agent=1 "*) insmod /mint.ko; say "agent loaded rc=$?" ;;
+esac
 nonce=$(sed -n 's/.*mint\.nonce=\([^ ]*\).*/\1/p' /proc/cmdline)
 memtotal=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 say "MINT-PARTITION-UP nonce=$nonce cpus=$(nproc) memtotal_kb=$memtotal online=$(cat /sys/devices/system/cpu/online) tsc=$tsc_init"
-# Test hooks: `mint.action=poweroff` powers the partition off after the marker.
+# Test hooks: `mint.action=poweroff` powers the partition off after the marker;
+# `reboot` and `halt` reboot or halt it (-f: straight to the kernel);
+# `reboot-init`, `poweroff-init` and `halt-init` ask init (this script, see the
+# traps above) from a child, as a plain `reboot` does; `sysrq-b` is an
+# emergency restart; `panic` panics (sysrq-c), `panic-cpu1` does so on CPU 1.
 # The fixed CPU-bound work of the throughput benchmark (also run by the host).
 work() { awk 'BEGIN { for (i = 0; i < 400000; i++) s += i % 7; print s }' > /dev/null; }
 # `mint.action=bench` times `work`; `mint.action=spin` keeps the CPU busy.
@@ -26,6 +42,17 @@ work() { awk 'BEGIN { for (i = 0; i < 400000; i++) s += i % 7; print s }' > /dev
 cpu_times() { grep "^cpu[0-9]" /proc/stat | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; print $1, t, $5 }'; }
 case " $(cat /proc/cmdline) " in
     *" mint.action=poweroff "*) say "powering off"; poweroff -f ;;
+    *" mint.action=reboot "*) say "rebooting"; reboot -f ;;
+    *" mint.action=halt "*) say "halting"; halt -f ;;
+    *" mint.action=reboot-init "*) say "asking init to reboot"; reboot & ;;
+    *" mint.action=poweroff-init "*) say "asking init to power off"; poweroff & ;;
+    *" mint.action=halt-init "*) say "asking init to halt"; halt & ;;
+    *" mint.action=sysrq-b "*) say "sysrq-b"; echo b > /proc/sysrq-trigger ;;
+    *" mint.action=panic "*) say "panicking"; echo c > /proc/sysrq-trigger ;;
+    *" mint.action=panic-cpu1 "*)
+        say "panicking on CPU 1"
+        taskset -c 1 sh -c 'echo c > /proc/sysrq-trigger'
+        ;;
     *" mint.action=bench "*)
         # The benchmark's CPU-bound work, timed with the TSC, five times.
         for r in 1 2 3 4 5; do

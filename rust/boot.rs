@@ -16,6 +16,8 @@ use core::ffi::c_void;
 use kernel::bindings;
 use kernel::prelude::*;
 
+use crate::cpus::CpuClaim;
+
 /// Start of the low-memory pool (below it: the real-mode IVT/BDA and the
 /// 64 KiB every Linux keeps free).
 pub(crate) const LOW_POOL_START: u64 = 0x10000;
@@ -137,18 +139,31 @@ pub(crate) struct StartTimes {
     pub(crate) entry: u64,
 }
 
-/// Starts the CPU with `apicid` at the kernel entry `entry` with boot_params
-/// at `boot_params`, through the trampoline in `slot`: with the 32-bit boot
-/// protocol, or with the 64-bit one when `page_table` (the identity page
-/// tables for CR3) is given. Waits until the CPU has left the trampoline;
-/// `ETIMEDOUT` if it never does (the CPU is then put back into wait-for-SIPI).
-pub(crate) fn start_cpu(
-    slot: usize,
+/// A boot CPU sent on its way into the trampoline, not yet seen leaving it.
+/// Holds the trampoline page's mapping until [`Launch::wait`] is done.
+pub(crate) struct Launch {
+    page: LowPage,
+    reached_off: usize,
+    tsc_off: usize,
     apicid: u32,
+    init: u64,
+}
+
+/// Sends `claim`'s boot CPU (its first) into the trampoline of `slot`, which
+/// then enters the kernel at `entry` with boot_params at `boot_params`:
+/// through the 32-bit boot protocol, or the 64-bit one when `page_table` (the
+/// identity page tables for CR3) is given. Returns at once; the caller waits
+/// with [`Launch::wait`], and may drop its locks meanwhile.
+///
+/// Taking the claim is the proof that the CPU belongs to the partition.
+pub(crate) fn launch(
+    claim: &CpuClaim,
+    slot: usize,
     boot_params: u64,
     entry: u64,
     page_table: Option<u64>,
-) -> Result<StartTimes> {
+) -> Result<Launch> {
+    let apicid = claim.apic_ids().next().ok_or(EINVAL)?;
     let boot_params = u32::try_from(boot_params).map_err(|_| ERANGE)?;
     let entry = u32::try_from(entry).map_err(|_| ERANGE)?;
     let cr3 = u32::try_from(page_table.unwrap_or(0)).map_err(|_| ERANGE)?;
@@ -181,25 +196,56 @@ pub(crate) fn start_cpu(
     // x86, the fence documents the ordering).
     core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
     let init = tsc();
-    // SAFETY: the CPU is claimed by the partition (offline for the host) and
-    // `phys` is a page-aligned address below 1 MiB holding the trampoline.
+    // SAFETY: the CPU is claimed by the partition (`claim`: offline for the
+    // host) and `phys` is a page-aligned address below 1 MiB holding the
+    // trampoline.
     unsafe { mint_apic_wake(apicid, phys) };
-    for _ in 0..START_TIMEOUT_MS {
-        if page.read_u32(reached_off) == REACHED {
-            let entry =
-                u64::from(page.read_u32(tsc_off)) | u64::from(page.read_u32(tsc_off + 4)) << 32;
-            return Ok(StartTimes { init, entry });
-        }
-        // SAFETY: plain sleep in process context.
-        unsafe { bindings::msleep(1) };
-    }
-    stop_cpu(apicid);
-    Err(Error::from_errno(-(bindings::ETIMEDOUT as i32)))
+    Ok(Launch {
+        page,
+        reached_off,
+        tsc_off,
+        apicid,
+        init,
+    })
 }
 
-/// Stops whatever the CPU with `apicid` runs (it waits for SIPI afterwards).
-/// The caller must own the CPU.
-pub(crate) fn stop_cpu(apicid: u32) {
-    // SAFETY: the caller owns the CPU (claimed, offline for the host).
-    unsafe { mint_apic_init(apicid) };
+/// Nanoseconds of the kernel's monotonic clock.
+fn now_ns() -> i64 {
+    // SAFETY: `ktime_get` has no preconditions.
+    unsafe { bindings::ktime_get() }
+}
+
+impl Launch {
+    /// Waits until the CPU has left the trampoline, for at most
+    /// [`START_TIMEOUT_MS`] of wall time; `ETIMEDOUT` if it never does. On
+    /// timeout the caller must stop the CPU with [`stop_cpus`].
+    pub(crate) fn wait(self) -> Result<StartTimes> {
+        let deadline = now_ns() + i64::from(START_TIMEOUT_MS) * 1_000_000;
+        loop {
+            if self.page.read_u32(self.reached_off) == REACHED {
+                let entry = u64::from(self.page.read_u32(self.tsc_off))
+                    | u64::from(self.page.read_u32(self.tsc_off + 4)) << 32;
+                return Ok(StartTimes {
+                    init: self.init,
+                    entry,
+                });
+            }
+            if now_ns() > deadline {
+                pr_warn!("APIC {}: no sign of life from the trampoline\n", self.apicid);
+                return Err(Error::from_errno(-(bindings::ETIMEDOUT as i32)));
+            }
+            // SAFETY: plain sleep in process context.
+            unsafe { bindings::msleep(1) };
+        }
+    }
+}
+
+/// Stops whatever every CPU of `claim` runs (INIT: each then waits for a
+/// SIPI). Taking the claim is the proof that the CPUs belong to a partition.
+pub(crate) fn stop_cpus(claim: &CpuClaim) {
+    for apicid in claim.apic_ids() {
+        // SAFETY: the CPU is claimed (offline for the host, owned by the
+        // partition whose claim we were given).
+        unsafe { mint_apic_init(apicid) };
+    }
 }

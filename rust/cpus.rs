@@ -21,6 +21,7 @@ use kernel::c_str;
 use kernel::prelude::*;
 
 use crate::logic::cpulist::{CpuSet, MAX_CPUS};
+use crate::refusal::Refusal;
 
 extern "C" {
     /// APIC ID of a present logical CPU (rust/arch_shim.c).
@@ -92,6 +93,11 @@ pub(crate) fn apic_id(cpu: u32) -> Result<u32> {
 }
 
 /// CPUs taken from the host for one partition; given back on drop.
+///
+/// # Invariants
+///
+/// Every CPU in `cpus` is marked in `OWNED` by this claim and was taken
+/// offline by it (or was offline already); `was_online` ⊆ `cpus`.
 pub(crate) struct CpuClaim {
     cpus: CpuSet,
     /// The claimed CPUs that were online before: only these go back online.
@@ -99,68 +105,105 @@ pub(crate) struct CpuClaim {
 }
 
 impl CpuClaim {
-    /// Checks that `set` could be claimed by a partition that already owns
-    /// `own` (its current CPUs, given back first), without changing anything.
-    pub(crate) fn check(set: &CpuSet, own: Option<&CpuSet>, why: &mut &'static str) -> Result {
-        if set.is_empty() {
-            *why = "empty CPU list";
-            return Err(EINVAL);
+    /// A claim of no CPU.
+    pub(crate) fn empty() -> Self {
+        Self {
+            cpus: CpuSet::default(),
+            was_online: CpuSet::default(),
         }
-        for cpu in set.iter() {
+    }
+
+    /// Checks that this claim could become exactly `set`, without changing
+    /// anything.
+    pub(crate) fn check(&self, set: &CpuSet) -> Result<(), Refusal> {
+        let no = Refusal::new;
+        if set.is_empty() {
+            return Err(no(EINVAL, "empty CPU list"));
+        }
+        for cpu in set.iter().filter(|c| !self.cpus.contains(*c)) {
             if cpu == 0 {
-                *why = "CPU 0 is the host's boot CPU and cannot be given away";
-                return Err(EINVAL);
+                return Err(no(
+                    EINVAL,
+                    "CPU 0 is the host's boot CPU and cannot be given away",
+                ));
             }
             if !present(cpu) {
-                *why = "no such CPU on this machine";
-                return Err(ENODEV);
+                return Err(no(ENODEV, "no such CPU on this machine"));
             }
-            if is_owned(cpu) && !own.is_some_and(|o| o.contains(cpu)) {
-                *why = "CPU already belongs to a partition";
-                return Err(EBUSY);
+            if is_owned(cpu) {
+                return Err(no(EBUSY, "CPU already belongs to a partition"));
             }
             // The partition learns its CPUs from an xAPIC MADT (8-bit IDs,
             // 0xff meaning broadcast): a CPU beyond that it could not address.
             if apic_id(cpu)? > MAX_PARTITION_APIC_ID {
-                *why = "CPU's APIC ID is above 0xfe: a partition cannot address it (xAPIC MADT)";
-                return Err(EINVAL);
+                return Err(no(
+                    EINVAL,
+                    "CPU's APIC ID is above 0xfe: a partition cannot address it (xAPIC MADT)",
+                ));
             }
         }
         Ok(())
     }
 
-    /// Takes every CPU of `set` offline and keeps it. On error nothing is
-    /// taken and `why` holds the one-line reason.
-    pub(crate) fn claim(set: &CpuSet, why: &mut &'static str) -> Result<Self> {
-        Self::check(set, None, why)?;
-        let mut claim = CpuClaim {
-            cpus: CpuSet::default(),
-            was_online: CpuSet::default(),
-        };
-        for cpu in set.iter() {
+    /// Makes this claim exactly `set`, touching only the difference: the CPUs
+    /// new in `set` are taken first, then the ones no longer in it are given
+    /// back. CPUs in both stay claimed and offline throughout. On error the
+    /// claim is unchanged (the CPUs taken so far are given back).
+    pub(crate) fn set(&mut self, set: &CpuSet) -> Result<(), Refusal> {
+        self.check(set)?;
+        let mut added = CpuClaim::empty();
+        for cpu in set.iter().filter(|c| !self.cpus.contains(*c)) {
             if !take(cpu) {
-                *why = "CPU already belongs to a partition";
-                return Err(EBUSY); // `claim` drops: gives back what it took.
+                return Err(Refusal::new(EBUSY, "CPU already belongs to a partition"));
             }
-            claim.cpus.insert(cpu);
+            added.cpus.insert(cpu);
             // SAFETY: `mint_cpu_online` accepts any value.
             if unsafe { mint_cpu_online(cpu) } {
-                claim.was_online.insert(cpu);
+                added.was_online.insert(cpu);
             }
             // SAFETY: `cpu` is present; `remove_cpu` does its own locking.
             // The host stays with at least CPU 0, which is never claimed.
             let ret = unsafe { bindings::remove_cpu(cpu) };
             if ret < 0 {
-                *why = "the host refused to take the CPU offline";
-                return Err(Error::from_errno(ret));
+                // `added` drops: gives back what this call took.
+                return Err(Refusal::new(
+                    Error::from_errno(ret),
+                    "the host refused to take the CPU offline",
+                ));
             }
         }
-        Ok(claim)
+        let mut removed = CpuClaim::empty();
+        for cpu in self.cpus.iter().filter(|c| !set.contains(*c)) {
+            removed.cpus.insert(cpu);
+            if self.was_online.contains(cpu) {
+                removed.was_online.insert(cpu);
+            }
+        }
+        for cpu in added.cpus.iter() {
+            self.cpus.insert(cpu);
+        }
+        for cpu in added.was_online.iter() {
+            self.was_online.insert(cpu);
+        }
+        for cpu in removed.cpus.iter() {
+            self.cpus.remove(cpu);
+            self.was_online.remove(cpu);
+        }
+        // Ownership moved into `self`: `added` must not give anything back.
+        core::mem::forget(added);
+        drop(removed);
+        Ok(())
     }
 
     /// The claimed CPUs.
     pub(crate) fn cpus(&self) -> &CpuSet {
         &self.cpus
+    }
+
+    /// The APIC IDs of the claimed CPUs, boot CPU (the first) first.
+    pub(crate) fn apic_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        // Claimed CPUs are present (checked when claimed).
+        self.cpus.iter().filter_map(|c| apic_id(c).ok())
     }
 }
 

@@ -8,11 +8,14 @@
 
 use kernel::prelude::*;
 
+mod agent;
 mod boot;
 mod cpus;
 mod partition;
+mod refusal;
 mod registry;
 mod sysfs;
+mod watch;
 mod window;
 
 /// Pure logic shared with the host-side tools; `cargo test` covers it there.
@@ -38,16 +41,31 @@ module! {
     license: "GPL",
 }
 
-/// The loaded module: owns the sysfs tree and every partition's resources.
-struct Mint {
-    _registry: registry::Registration,
+/// The loaded module. In the host: owns the sysfs tree and every partition's
+/// resources. Inside a partition (its FADT is mint-kexec's): only the agent.
+enum Mint {
+    /// The host role.
+    Host {
+        /// The sysfs tree and the partitions.
+        _registry: Pin<KBox<registry::Registry>>,
+    },
+    /// The partition role: reports reboot/poweroff/halt/panic to the host.
+    Agent {
+        /// The registered handlers and the mapped status page.
+        _agent: agent::Agent,
+    },
 }
 
 impl kernel::Module for Mint {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let registry = registry::Registration::new(module)?;
+        if let Some(page) = agent::status_page()? {
+            return Ok(Mint::Agent {
+                _agent: agent::Agent::new(page)?,
+            });
+        }
+        let registry = registry::Registry::new(module)?;
         pr_info!("loaded, /sys/kernel/mint ready\n");
-        Ok(Mint {
+        Ok(Mint::Host {
             _registry: registry,
         })
     }

@@ -3,98 +3,159 @@
 //! One partition: its resources (CPUs, memory window, low-memory slot), its
 //! loaded image and its state; the handlers of `/sys/kernel/mint/osN/*`.
 //!
-//! Every operation runs with the module's lock held (see `registry.rs`), checks
-//! the state machine (`logic/src/state.rs`) first and changes nothing when it
-//! refuses; refusals are logged as one line `mint: osN: <file>: <reason>`.
+//! Each partition has its own lock ([`Partition::inner`]): its files never
+//! wait for another partition's, and the module-wide lock (`registry.rs`)
+//! is only taken briefly, after this one if both are needed (lock order:
+//! a partition's `inner`, then the registry). Every operation checks the
+//! state machine (`logic/src/state.rs`) first and changes nothing when it
+//! refuses; refusals are returned as [`Refusal`]s, which the sysfs glue logs
+//! as one line `mint: osN: <file>: <reason>`.
 
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::c_str;
+use kernel::new_mutex;
+use kernel::new_spinlock;
 use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex, SpinLock};
 
 use crate::boot;
-use crate::cpus::{self, CpuClaim};
+use crate::cpus::CpuClaim;
 use crate::logic::cpulist;
 use crate::logic::load_image::{self, LoadImage};
 use crate::logic::memrange::{self, MemRange};
-use crate::logic::state::{Command, Event, State};
-use crate::registry::{self, with_partition, Others};
-use crate::sysfs::{Attribute, BinAttribute, Dir, Output};
+use crate::logic::state::{Command, Event, Outcome, State};
+use crate::refusal::Refusal;
+use crate::registry::{self, ModuleRef};
+use crate::sysfs::{BinDesc, BinFile, Dir, File, FileDesc, Output, Owner};
+use crate::watch::StatusPage;
 use crate::window::Window;
 
 /// Offsets in boot_params of the command line pointer (low and high half).
 const BP_CMD_LINE_PTR: usize = 0x228;
 const BP_EXT_CMD_LINE_PTR: usize = 0x0c8;
 
-/// A partition and everything it owns; dropping it gives everything back.
+/// A load that has not been written to for this long may be taken over by
+/// another writer (its writer has died or given up).
+const LOAD_IDLE_NS: i64 = 2_000_000_000;
+
+/// Number of text files in a partition directory.
+const NR_FILES: usize = 6;
+
+/// A partition and everything it owns.
+#[pin_data]
 pub(crate) struct Partition {
     name: [u8; 8],
     name_len: usize,
-    state: State,
-    /// Index of its low-memory slot (see `boot.rs`).
+    /// Index of its low-memory slot (see `boot.rs`) and of its registry slot.
     slot: usize,
-    /// The image being written to `load`, chunk by chunk.
+    /// Its window as `start, size` (0, 0 when none), readable without the
+    /// lock, for other partitions' overlap checks.
+    window_start: AtomicU64,
+    window_size: AtomicU64,
+    #[pin]
+    inner: Mutex<Inner>,
+    /// The status page of the running instance, shared with the watcher.
+    #[pin]
+    watch: SpinLock<Option<Arc<StatusPage>>>,
+    files: [File<Partition>; NR_FILES],
+    load_file: BinFile<Partition>,
+}
+
+/// Who is writing the `load` file.
+struct Loader {
+    writer: usize,
+    last_ns: i64,
+}
+
+/// What a partition's lock protects.
+struct Inner {
+    state: State,
+    /// Set once `destroy` has taken the partition out: every request fails.
+    dead: bool,
+    /// The image being written to `load`, chunk by chunk, and by whom.
     pending: VVec<u8>,
+    loader: Option<Loader>,
     /// The complete, validated image (kept pristine for every start).
     image: Option<VVec<u8>>,
     window: Option<Window>,
-    cpus: Option<CpuClaim>,
-    /// Holds a reference on the module while the partition runs, so that
-    /// `rmmod` is refused instead of pulling CPUs from under it.
-    pinned_module: bool,
-    /// Declared last: the directory goes first when the partition drops.
-    dir: Option<Dir>,
+    cpus: CpuClaim,
+    /// A reference on the module while the partition starts or runs, so
+    /// that `rmmod` is refused instead of pulling CPUs from under it.
+    module_ref: Option<ModuleRef>,
 }
 
-/// Logs a refusal and returns `err`.
-fn refuse(name: &[u8], file: &str, err: Error, why: &dyn core::fmt::Display) -> Error {
-    pr_warn!(
-        "{}: {}: {}\n",
-        core::str::from_utf8(name).unwrap_or("?"),
-        file,
-        why
-    );
-    err
+impl Owner for Partition {
+    fn label(&self) -> &str {
+        self.name_str()
+    }
 }
 
-fn errno(e: i32) -> Error {
-    Error::from_errno(-e)
+fn text(input: &[u8]) -> Result<&str, Refusal> {
+    core::str::from_utf8(input).map_err(|_| Refusal::new(EINVAL, "input is not text"))
 }
 
-fn text(input: &[u8]) -> Result<&str> {
-    core::str::from_utf8(input).map_err(|_| EINVAL)
+fn logic(errno: i32, e: &dyn core::fmt::Display) -> Refusal {
+    Refusal::errno(errno, e)
+}
+
+fn now_ns() -> i64 {
+    // SAFETY: `ktime_get` has no preconditions.
+    unsafe { kernel::bindings::ktime_get() }
 }
 
 impl Partition {
-    /// Creates partition `name` (already validated) with sysfs directory
-    /// under `parent`, using low-memory slot `slot`.
-    pub(crate) fn new(name: &str, slot: usize, parent: &Dir) -> Result<KBox<Self>> {
+    /// Creates partition `name` (already validated) for `slot`, without files.
+    pub(crate) fn new(name: &str, slot: usize) -> Result<Arc<Self>> {
         let mut buf = [0u8; 8];
         buf.get_mut(..name.len())
             .ok_or(EINVAL)?
             .copy_from_slice(name.as_bytes());
-        let mut p = KBox::new(
-            Partition {
+        Arc::pin_init(
+            pin_init!(Partition {
                 name: buf,
                 name_len: name.len(),
-                state: State::Empty,
                 slot,
-                pending: VVec::new(),
-                image: None,
-                window: None,
-                cpus: None,
-                pinned_module: false,
-                dir: None,
-            },
+                window_start: AtomicU64::new(0),
+                window_size: AtomicU64::new(0),
+                inner <- new_mutex!(Inner {
+                    state: State::Empty,
+                    dead: false,
+                    pending: VVec::new(),
+                    loader: None,
+                    image: None,
+                    window: None,
+                    cpus: CpuClaim::empty(),
+                    module_ref: None,
+                }),
+                watch <- new_spinlock!(None),
+                files: [
+                    File::new(&CPUS),
+                    File::new(&MEMORY),
+                    File::new(&STATE),
+                    File::new(&CMDLINE),
+                    File::new(&APIC_IDS),
+                    File::new(&LOWMEM),
+                ],
+                load_file: BinFile::new(&LOAD),
+            }),
             GFP_KERNEL,
-        )?;
-        let dir = parent.new_child(name.as_bytes())?;
-        for attr in [&CPUS, &MEMORY, &STATE, &CMDLINE, &APIC_IDS, &LOWMEM] {
-            dir.add(attr)?;
+        )
+    }
+
+    /// Creates the partition's directory under `parent`, with its files.
+    pub(crate) fn make_dir(self: &Arc<Self>, parent: &Dir) -> Result<Dir> {
+        let dir = parent.new_child(self.name())?;
+        for f in self.files.iter() {
+            // SAFETY: `f` is a field of `**self`, which lives in an `Arc` (it
+            // does not move) that the registry keeps alive until after it has
+            // dropped `dir`; each file is added once, here.
+            unsafe { dir.add(&**self, f)? };
         }
-        dir.add_bin(&LOAD)?;
-        p.dir = Some(dir);
-        Ok(p)
+        // SAFETY: as above.
+        unsafe { dir.add_bin(&**self, &self.load_file)? };
+        Ok(dir)
     }
 
     /// The partition's name.
@@ -107,240 +168,330 @@ impl Partition {
         core::str::from_utf8(self.name()).unwrap_or("?")
     }
 
-    /// Its low-memory slot.
+    /// Its slot.
     pub(crate) fn slot(&self) -> usize {
         self.slot
     }
 
     /// Its state.
     pub(crate) fn state(&self) -> State {
-        self.state
+        self.inner.lock().state
     }
 
-    /// The memory window, if set.
+    /// Its window, if any (read without the lock).
     pub(crate) fn window_range(&self) -> Option<MemRange> {
-        self.window.as_ref().map(|w| w.range())
+        let size = self.window_size.load(Ordering::Acquire);
+        (size != 0).then(|| MemRange {
+            start: self.window_start.load(Ordering::Acquire),
+            size,
+        })
     }
 
-    fn check(&self, file: &str, event: Event) -> Result<State> {
-        self.state
-            .apply(event)
-            .map_err(|e| refuse(self.name(), file, errno(e.errno()), &e))
+    fn publish_window(&self, w: Option<MemRange>) {
+        let (start, size) = w.map_or((0, 0), |r| (r.start, r.size));
+        self.window_size.store(0, Ordering::Release);
+        self.window_start.store(start, Ordering::Release);
+        self.window_size.store(size, Ordering::Release);
     }
 
-    fn set_cpus(&mut self, input: &[u8]) -> Result {
-        let set =
-            cpulist::parse(text(input)?).map_err(|e| refuse(self.name(), "cpus", EINVAL, &e))?;
-        self.check("cpus", Event::SetResources)?;
-        let mut why = "";
-        CpuClaim::check(&set, self.cpus.as_ref().map(|c| c.cpus()), &mut why)
-            .map_err(|e| refuse(self.name(), "cpus", e, &why))?;
-        // Give back the old set first (the new one may share CPUs with it);
-        // if the host then refuses a CPU, take the old set again.
-        let old = self.cpus.take().map(|c| *c.cpus());
-        match CpuClaim::claim(&set, &mut why) {
-            Ok(claim) => {
-                self.cpus = Some(claim);
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(old) = old {
-                    let mut ignored = "";
-                    self.cpus = CpuClaim::claim(&old, &mut ignored).ok();
-                }
-                Err(refuse(self.name(), "cpus", e, &why))
-            }
+    /// Marks the partition dead if it may be destroyed now; from then on
+    /// every request fails. The caller then removes its directory and calls
+    /// [`Partition::release`].
+    pub(crate) fn begin_destroy(&self) -> Result<(), Refusal> {
+        let mut g = self.inner.lock();
+        g.state
+            .apply(Event::Destroy)
+            .map_err(|e| logic(e.errno(), &e))?;
+        g.dead = true;
+        Ok(())
+    }
+
+    /// Gives everything back: stops the CPUs if they still run the
+    /// partition, returns them to the host, releases the window.
+    pub(crate) fn release(&self) {
+        *self.watch.lock() = None;
+        let mut g = self.inner.lock();
+        g.dead = true;
+        if g.state.is_active() {
+            boot::stop_cpus(&g.cpus);
         }
+        g.module_ref = None;
+        g.cpus = CpuClaim::empty();
+        g.window = None;
+        g.pending = VVec::new();
+        g.image = None;
+        drop(g);
+        self.publish_window(None);
     }
 
-    fn set_memory(&mut self, input: &[u8], others: &Others<'_>) -> Result {
-        let range =
-            memrange::parse(text(input)?).map_err(|e| refuse(self.name(), "memory", EINVAL, &e))?;
-        self.check("memory", Event::SetResources)?;
-        if others.windows().any(|o| o.overlaps(&range)) {
-            return Err(refuse(
-                self.name(),
-                "memory",
-                EBUSY,
-                &"overlaps another partition's window",
-            ));
+    /// The watcher saw that the running instance ended by itself (its status
+    /// page `page` says `outcome`): stop its CPUs and record it.
+    pub(crate) fn ended(&self, page: &Arc<StatusPage>, outcome: load_image::Outcome) {
+        let mut g = self.inner.lock();
+        let current = self
+            .watch
+            .lock()
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, page));
+        if !current || g.dead {
+            return; // Stopped or restarted meanwhile.
+        }
+        let end = match outcome {
+            load_image::Outcome::Rebooted => Outcome::Rebooted,
+            load_image::Outcome::PoweredOff | load_image::Outcome::Halted => Outcome::Halted,
+            load_image::Outcome::Panicked => Outcome::Crashed,
+        };
+        let Ok(state) = g.state.apply(Event::Ended(end)) else {
+            return;
+        };
+        boot::stop_cpus(&g.cpus);
+        *self.watch.lock() = None;
+        g.state = state;
+        g.module_ref = None;
+        let b = page.prefix();
+        // The window is left as it is (the partition's last words, e.g. a
+        // pstore record, stay readable); the next start scrubs it.
+        pr_info!(
+            "{}: {} (status page {:#x}: reset {:#04x} sleep {:#04x} event {} agent {}), CPUs stopped\n",
+            self.name_str(),
+            state.as_str(),
+            page.phys(),
+            b[load_image::STATUS_RESET_OFF],
+            b[load_image::STATUS_SLEEP_OFF],
+            u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            if u32::from_le_bytes([b[8], b[9], b[10], b[11]]) == load_image::AGENT_MAGIC {
+                "yes"
+            } else {
+                "no"
+            }
+        );
+    }
+
+    /// The running instance's status page, for the watcher.
+    pub(crate) fn watched(&self) -> Option<Arc<StatusPage>> {
+        self.watch.lock().clone()
+    }
+
+    fn lock(&self) -> Result<kernel::sync::lock::Guard<'_, Inner, kernel::sync::lock::mutex::MutexBackend>, Refusal> {
+        let g = self.inner.lock();
+        if g.dead {
+            return Err(Refusal::new(ENODEV, "partition is being destroyed"));
+        }
+        Ok(g)
+    }
+
+    fn set_cpus(&self, input: &[u8]) -> Result<(), Refusal> {
+        let set = cpulist::parse(text(input)?).map_err(|e| Refusal::with(EINVAL, &e))?;
+        let mut g = self.lock()?;
+        g.state
+            .apply(Event::SetResources)
+            .map_err(|e| logic(e.errno(), &e))?;
+        g.cpus.set(&set)
+    }
+
+    fn set_memory(&self, input: &[u8]) -> Result<(), Refusal> {
+        let range = memrange::parse(text(input)?).map_err(|e| Refusal::with(EINVAL, &e))?;
+        let mut g = self.lock()?;
+        g.state
+            .apply(Event::SetResources)
+            .map_err(|e| logic(e.errno(), &e))?;
+        let old = g.window.as_ref().map(|w| w.range());
+        if old == Some(range) {
+            return Ok(()); // Nothing changes (and nothing is scrubbed).
+        }
+        if registry::window_overlaps_others(self.slot, &range) {
+            return Err(Refusal::new(EBUSY, "overlaps another partition's window"));
         }
         if range.start < 0x10_0000 {
-            return Err(refuse(
-                self.name(),
-                "memory",
-                EINVAL,
-                &"the window must lie above 1 MiB",
-            ));
+            return Err(Refusal::new(EINVAL, "the window must lie above 1 MiB"));
         }
-        let mut why = "";
-        Window::check(&range, &mut why).map_err(|e| refuse(self.name(), "memory", e, &why))?;
-        // Release the old window first (the new one may overlap it); if the
-        // claim still fails, take the old one again.
-        let old = self.window.take().map(|w| w.range());
-        match Window::claim(range, self.name(), &mut why) {
-            Ok(w) => {
-                self.window = Some(w);
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(old) = old {
-                    let mut ignored = "";
-                    self.window = Window::claim(old, self.name(), &mut ignored).ok();
+        Window::check(&range)?;
+        let overlapping = old.is_some_and(|o| o.overlaps(&range));
+        if !overlapping {
+            // Claim the new window first: if that fails the old one stays.
+            let w = Window::claim(range, self.name())?;
+            g.window = Some(w);
+        } else {
+            // The host's resource tree cannot hold both: give the old one
+            // back first, and take it again if the new claim fails.
+            g.window = None;
+            match Window::claim(range, self.name()) {
+                Ok(w) => g.window = Some(w),
+                Err(e) => {
+                    if let Some(o) = old {
+                        match Window::claim(o, self.name()) {
+                            Ok(w) => g.window = Some(w),
+                            Err(lost) => {
+                                self.publish_window(None);
+                                pr_err!(
+                                    "{}: memory: the old window {} could not be taken back ({}); the partition has no window now\n",
+                                    self.name_str(),
+                                    o,
+                                    lost
+                                );
+                            }
+                        }
+                    }
+                    return Err(e);
                 }
-                Err(refuse(self.name(), "memory", e, &why))
             }
         }
+        self.publish_window(Some(range));
+        Ok(())
     }
 
-    fn load_chunk(&mut self, offset: u64, data: &[u8]) -> Result {
-        if self.state.is_active() {
-            return Err(refuse(
-                self.name(),
-                "load",
-                EBUSY,
-                &"partition is running; stop it first",
-            ));
+    fn load_chunk(&self, writer: usize, offset: u64, data: &[u8]) -> Result<(), Refusal> {
+        let mut g = self.lock()?;
+        if g.state.is_active() {
+            return Err(Refusal::new(EBUSY, "partition is running; stop it first"));
+        }
+        let now = now_ns();
+        if let Some(l) = &g.loader {
+            if l.writer != writer && now - l.last_ns < LOAD_IDLE_NS {
+                return Err(Refusal::new(EBUSY, "another load is in progress"));
+            }
         }
         if offset == 0 {
             let total = match load_image::total_len_from_prefix(data) {
                 None => {
-                    return Err(refuse(
-                        self.name(),
-                        "load",
+                    return Err(Refusal::new(
                         EINVAL,
-                        &"first write must hold the 56-byte header",
+                        "first write must hold the whole load image header",
                     ))
                 }
-                Some(Err(e)) => return Err(refuse(self.name(), "load", errno(e.errno()), &e)),
+                Some(Err(e)) => return Err(logic(e.errno(), &e)),
                 Some(Ok(t)) => t as usize,
             };
-            self.pending = VVec::with_capacity(total, GFP_KERNEL).map_err(|_| {
-                refuse(
-                    self.name(),
-                    "load",
-                    ENOMEM,
-                    &"cannot allocate the image buffer",
-                )
-            })?;
-        } else if offset != self.pending.len() as u64 || self.pending.capacity() == 0 {
-            self.pending = VVec::new();
-            return Err(refuse(
-                self.name(),
-                "load",
+            g.pending = VVec::with_capacity(total, GFP_KERNEL)
+                .map_err(|_| Refusal::new(ENOMEM, "cannot allocate the image buffer"))?;
+            g.loader = Some(Loader {
+                writer,
+                last_ns: now,
+            });
+        } else if g.loader.as_ref().is_none_or(|l| l.writer != writer)
+            || offset != g.pending.len() as u64
+            || g.pending.capacity() == 0
+        {
+            g.pending = VVec::new();
+            g.loader = None;
+            return Err(Refusal::new(
                 EINVAL,
-                &"writes must be sequential from offset 0",
+                "writes must be sequential from offset 0",
             ));
         }
-        if self.pending.len() + data.len() > self.pending.capacity() {
-            self.pending = VVec::new();
-            return Err(refuse(
-                self.name(),
-                "load",
+        if g.pending.len() + data.len() > g.pending.capacity() {
+            g.pending = VVec::new();
+            g.loader = None;
+            return Err(Refusal::new(
                 EINVAL,
-                &"more data than the header's total length",
+                "more data than the header's total length",
             ));
         }
-        self.pending.extend_from_slice(data, GFP_KERNEL)?;
-        if self.pending.len() < self.pending.capacity() {
+        g.pending.extend_from_slice(data, GFP_KERNEL)?;
+        if let Some(l) = g.loader.as_mut() {
+            l.last_ns = now;
+        }
+        if g.pending.len() < g.pending.capacity() {
             return Ok(());
         }
         // Complete: validate, then keep it.
-        let blob = core::mem::replace(&mut self.pending, VVec::new());
-        let Some(window) = self.window_range() else {
-            return Err(refuse(
-                self.name(),
-                "load",
-                EINVAL,
-                &"set memory before loading",
-            ));
+        let blob = core::mem::replace(&mut g.pending, VVec::new());
+        g.loader = None;
+        let Some(window) = g.window.as_ref().map(|w| w.range()) else {
+            return Err(Refusal::new(EINVAL, "set memory before loading"));
         };
-        let image = load_image::parse(&blob)
-            .map_err(|e| refuse(self.name(), "load", errno(e.errno()), &e))?;
+        let image = load_image::parse(&blob).map_err(|e| logic(e.errno(), &e))?;
         image
             .validate_within(window)
-            .map_err(|e| refuse(self.name(), "load", errno(e.errno()), &e))?;
+            .map_err(|e| logic(e.errno(), &e))?;
         if image.entry() > u32::MAX as u64 || image.boot_params() > u32::MAX as u64 {
-            return Err(refuse(
-                self.name(),
-                "load",
+            return Err(Refusal::new(
                 ERANGE,
-                &"entry and boot_params must lie below 4 GiB",
+                "entry and boot_params must lie below 4 GiB",
             ));
         }
-        let new_state = self.check("load", Event::Load)?;
+        let new_state = g.state.apply(Event::Load).map_err(|e| logic(e.errno(), &e))?;
         let segments = image.segment_count();
-        self.image = Some(blob);
-        self.state = new_state;
+        let len = blob.len();
+        g.image = Some(blob);
+        g.state = new_state;
         pr_info!(
             "{}: loaded {} segments, {} bytes\n",
             self.name_str(),
             segments,
-            self.image.as_ref().map_or(0, |i| i.len())
+            len
         );
         Ok(())
     }
 
-    fn image(&self) -> Option<LoadImage<'_>> {
-        load_image::parse(self.image.as_ref()?).ok()
-    }
-
-    fn start(&mut self) -> Result {
-        let starting = self.check("state", Event::Start)?;
-        let (name_buf, name_len) = (self.name, self.name_len);
-        let name = &name_buf[..name_len];
-        let boot_cpu = self.cpus.as_ref().and_then(|c| c.cpus().first());
-        let (Some(window), Some(boot_cpu)) = (self.window.as_mut(), boot_cpu) else {
-            return Err(refuse(
-                name,
-                "state",
-                EINVAL,
-                &"assign cpus and memory first",
-            ));
-        };
-        // Loaded, stopped and failed partitions all hold a validated image.
-        let blob = self.image.as_ref().ok_or(ENOEXEC)?;
-        let image = load_image::parse(blob).map_err(|_| ENOEXEC)?;
-        // The window may have changed since the load.
-        image
-            .validate_within(window.range())
-            .map_err(|e| refuse(name, "state", errno(e.errno()), &e))?;
-        let (entry, boot_params) = (image.entry(), image.boot_params());
-        let apicid = cpus::apic_id(boot_cpu)?;
-        self.state = starting;
-        // Fresh memory for every boot: the window was scrubbed when it was
-        // claimed and after every stop (`scrub` is a no-op then, and does the
-        // work after a failed start), then the pristine segments go in.
-        let t_copy = boot::tsc();
-        window.scrub();
-        let copied = image
-            .segments()
-            .try_for_each(|(dest, data)| window.write(dest, data));
-        let result = match copied {
-            Ok(()) => boot::start_cpu(
+    /// Boots the loaded image: copies it, sends the boot CPU into the
+    /// trampoline and, with this partition's lock released (state
+    /// `starting`), waits for the CPU to leave it.
+    fn start(&self) -> Result<(), Refusal> {
+        let (launch, page, t_copy) = {
+            let mut g = self.lock()?;
+            let starting = g.state.apply(Event::Start).map_err(|e| logic(e.errno(), &e))?;
+            let inner = &mut *g;
+            let (Some(window), false) = (inner.window.as_mut(), inner.cpus.cpus().is_empty())
+            else {
+                return Err(Refusal::new(EINVAL, "assign cpus and memory first"));
+            };
+            // Loaded, stopped, failed and ended partitions hold a validated image.
+            let blob = inner.image.as_ref().ok_or(ENOEXEC)?;
+            let image = load_image::parse(blob).map_err(|_| ENOEXEC)?;
+            // The window may have changed since the load.
+            image
+                .validate_within(window.range())
+                .map_err(|e| logic(e.errno(), &e))?;
+            let module_ref = ModuleRef::get().ok_or(Refusal::new(
+                ENODEV,
+                "the module is being unloaded",
+            ))?;
+            let page = image
+                .status_page()
+                .map(|phys| StatusPage::map(phys).and_then(|p| Ok(Arc::new(p, GFP_KERNEL)?)))
+                .transpose()
+                .map_err(|e| Refusal::with(e, &"cannot map the status page"))?;
+            // Fresh memory for every boot: the window is scrubbed when it is
+            // claimed and after every stop (`scrub` is then a no-op; it does
+            // the work after a failed start or an ended run), then the
+            // pristine segments go in.
+            let t_copy = boot::tsc();
+            window.scrub();
+            image
+                .segments()
+                .try_for_each(|(dest, data)| window.write(dest, data))
+                .map_err(|e| Refusal::with(e, &"cannot copy the image into the window"))?;
+            let launch = boot::launch(
+                &inner.cpus,
                 self.slot,
-                apicid,
-                boot_params,
-                entry,
+                image.boot_params(),
+                image.entry(),
                 image.entry_64_page_table(),
             )
-            .map_err(|e| (e, "the CPU did not leave the trampoline")),
-            Err(e) => Err((e, "cannot copy the image into the window")),
+            .map_err(|e| Refusal::with(e, &"cannot send the CPU into the trampoline"))?;
+            inner.module_ref = Some(module_ref);
+            inner.state = starting;
+            (launch, page, t_copy)
         };
+        // The lock is released: other readers see `starting`, every change
+        // is refused with EBUSY until the outcome is known.
+        let result = launch.wait();
+        let mut g = self.inner.lock();
         match result {
             Ok(times) => {
-                self.state = self
+                g.state = g
                     .state
                     .apply(Event::Started)
-                    .map_err(|e| errno(e.errno()))?;
-                registry::pin_module();
-                self.pinned_module = true;
+                    .map_err(|e| logic(e.errno(), &e))?;
+                let watched = page.as_ref().map(|p| p.phys());
+                *self.watch.lock() = page;
+                let apicid = g.cpus.apic_ids().next().unwrap_or(u32::MAX);
                 pr_info!(
-                    "{}: started on APIC {} (entry {:#x}, boot_params {:#x})\n",
+                    "{}: started on APIC {} (status page {:#x})\n",
                     self.name_str(),
                     apicid,
-                    entry,
-                    boot_params
+                    watched.unwrap_or(0)
                 );
                 // TSC values for `cargo xtask bench`: start of the copy, the
                 // INIT, and the CPU's own reading as it entered the kernel.
@@ -353,54 +504,35 @@ impl Partition {
                 );
                 Ok(())
             }
-            Err((e, why)) => {
-                self.state = self
+            Err(e) => {
+                boot::stop_cpus(&g.cpus);
+                g.state = g
                     .state
                     .apply(Event::StartFailed)
                     .unwrap_or(State::Failed);
-                Err(refuse(self.name(), "state", e, &why))
+                g.module_ref = None;
+                Err(Refusal::with(e, &"the CPU did not leave the trampoline"))
             }
         }
     }
 
-    /// Stops every CPU of the partition (INIT); they wait for SIPI afterwards.
-    fn halt_cpus(&self) {
-        if let Some(c) = &self.cpus {
-            for cpu in c.cpus().iter() {
-                if let Ok(id) = cpus::apic_id(cpu) {
-                    boot::stop_cpu(id);
-                }
-            }
-        }
-    }
-
-    fn stop(&mut self) -> Result {
-        let stopped = self.check("state", Event::Stop)?;
-        self.halt_cpus();
+    fn stop(&self) -> Result<(), Refusal> {
+        let mut g = self.lock()?;
+        let stopped = g.state.apply(Event::Stop).map_err(|e| logic(e.errno(), &e))?;
+        *self.watch.lock() = None;
+        boot::stop_cpus(&g.cpus);
         // Scrub now, while nobody waits, so that the next start only copies.
-        if let Some(w) = self.window.as_mut() {
+        if let Some(w) = g.window.as_mut() {
             w.scrub();
         }
-        self.state = stopped;
-        self.unpin();
+        g.state = stopped;
+        g.module_ref = None;
         pr_info!("{}: stopped\n", self.name_str());
         Ok(())
     }
 
-    fn unpin(&mut self) {
-        if self.pinned_module {
-            registry::unpin_module();
-            self.pinned_module = false;
-        }
-    }
-
-    /// Whether the partition may be destroyed now.
-    pub(crate) fn check_destroy(&self) -> Result {
-        self.check("destroy", Event::Destroy).map(|_| ())
-    }
-
-    fn show_cmdline(&self, out: &mut Output<'_>) -> Result {
-        let Some(image) = self.image() else {
+    fn show_cmdline(image: Option<LoadImage<'_>>, out: &mut Output<'_>) -> Result<(), Refusal> {
+        let Some(image) = image else {
             return Ok(());
         };
         let bp = image.boot_params();
@@ -428,99 +560,115 @@ impl Partition {
     }
 }
 
-impl Drop for Partition {
-    fn drop(&mut self) {
-        // Remove the files first (waits for running handlers), stop the
-        // CPUs before they go back to the host, then the memory.
-        drop(self.dir.take());
-        if self.state.is_active() {
-            self.halt_cpus();
-        }
-        self.unpin();
-        drop(self.cpus.take());
-        drop(self.window.take());
+// ---- sysfs files of /sys/kernel/mint/osN/ ----
+
+fn out_err(_: core::fmt::Error) -> Refusal {
+    Refusal::new(EFBIG, "output does not fit in a page")
+}
+
+fn show_cpus(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
+    let g = p.lock()?;
+    if g.cpus.cpus().is_empty() {
+        writeln!(out).map_err(out_err)
+    } else {
+        writeln!(out, "{}", g.cpus.cpus()).map_err(out_err)
     }
 }
 
-// ---- sysfs files of /sys/kernel/mint/osN/ ----
-
-fn show_cpus(dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_partition(dir, |p, _| match &p.cpus {
-        Some(c) => writeln!(out, "{}", c.cpus()).map_err(|_| EFBIG),
-        None => writeln!(out).map_err(|_| EFBIG),
-    })
+fn store_cpus(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
+    p.set_cpus(input)
 }
 
-fn store_cpus(dir: &[u8], input: &[u8]) -> Result {
-    with_partition(dir, |p, _| p.set_cpus(input))
+fn show_memory(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
+    let g = p.lock()?;
+    match g.window.as_ref().map(|w| w.range()) {
+        Some(r) => writeln!(out, "{r}").map_err(out_err),
+        None => writeln!(out).map_err(out_err),
+    }
 }
 
-fn show_memory(dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_partition(dir, |p, _| match p.window_range() {
-        Some(r) => writeln!(out, "{r}").map_err(|_| EFBIG),
-        None => writeln!(out).map_err(|_| EFBIG),
-    })
+fn store_memory(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
+    p.set_memory(input)
 }
 
-fn store_memory(dir: &[u8], input: &[u8]) -> Result {
-    with_partition(dir, |p, others| p.set_memory(input, others))
+fn show_state(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
+    let state = p.lock()?.state;
+    writeln!(out, "{}", state.as_str()).map_err(out_err)
 }
 
-fn show_state(dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_partition(dir, |p, _| {
-        writeln!(out, "{}", p.state.as_str()).map_err(|_| EFBIG)
-    })
+fn store_state(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
+    match Command::parse(text(input)?).map_err(|e| logic(e.errno(), &e))? {
+        Command::Start => p.start(),
+        Command::Stop => p.stop(),
+    }
 }
 
-fn store_state(dir: &[u8], input: &[u8]) -> Result {
-    with_partition(dir, |p, _| {
-        let cmd = Command::parse(text(input)?)
-            .map_err(|e| refuse(p.name(), "state", errno(e.errno()), &e))?;
-        match cmd {
-            Command::Start => p.start(),
-            Command::Stop => p.stop(),
-        }
-    })
+fn show_cmdline(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
+    let g = p.lock()?;
+    let image = g
+        .image
+        .as_ref()
+        .and_then(|i| load_image::parse(i).ok());
+    Partition::show_cmdline(image, out)
 }
 
-fn show_cmdline(dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_partition(dir, |p, _| p.show_cmdline(out))
+fn show_apic_ids(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
+    let g = p.lock()?;
+    let mut sep = "";
+    for id in g.cpus.apic_ids() {
+        write!(out, "{sep}{id}").map_err(out_err)?;
+        sep = " ";
+    }
+    writeln!(out).map_err(out_err)
 }
 
-fn show_apic_ids(dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_partition(dir, |p, _| {
-        if let Some(c) = &p.cpus {
-            let mut sep = "";
-            for cpu in c.cpus().iter() {
-                write!(out, "{sep}{}", cpus::apic_id(cpu)?).map_err(|_| EFBIG)?;
-                sep = " ";
-            }
-        }
-        writeln!(out).map_err(|_| EFBIG)
-    })
+fn show_lowmem(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
+    let (start, end) = boot::low_ram(p.slot);
+    writeln!(out, "{:#x}-{:#x}", start, end - 1).map_err(out_err)
 }
 
-fn show_lowmem(dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_partition(dir, |p, _| {
-        let (start, end) = boot::low_ram(p.slot);
-        writeln!(out, "{:#x}-{:#x}", start, end - 1).map_err(|_| EFBIG)
-    })
+fn write_load(p: &Partition, writer: usize, offset: u64, data: &[u8]) -> Result<(), Refusal> {
+    p.load_chunk(writer, offset, data)
 }
 
-fn write_load(dir: &[u8], offset: u64, data: &[u8]) -> Result {
-    with_partition(dir, |p, _| p.load_chunk(offset, data))
-}
-
-static CPUS: Attribute = Attribute::new(c_str!("cpus"), 0o600, Some(show_cpus), Some(store_cpus));
-static MEMORY: Attribute = Attribute::new(
-    c_str!("memory"),
-    0o600,
-    Some(show_memory),
-    Some(store_memory),
-);
-static STATE: Attribute =
-    Attribute::new(c_str!("state"), 0o600, Some(show_state), Some(store_state));
-static CMDLINE: Attribute = Attribute::new(c_str!("cmdline"), 0o444, Some(show_cmdline), None);
-static APIC_IDS: Attribute = Attribute::new(c_str!("apic_ids"), 0o444, Some(show_apic_ids), None);
-static LOWMEM: Attribute = Attribute::new(c_str!("lowmem"), 0o444, Some(show_lowmem), None);
-static LOAD: BinAttribute = BinAttribute::new(c_str!("load"), 0o200, write_load);
+static CPUS: FileDesc<Partition> = FileDesc {
+    name: c_str!("cpus"),
+    mode: 0o600,
+    show: Some(show_cpus),
+    store: Some(store_cpus),
+};
+static MEMORY: FileDesc<Partition> = FileDesc {
+    name: c_str!("memory"),
+    mode: 0o600,
+    show: Some(show_memory),
+    store: Some(store_memory),
+};
+static STATE: FileDesc<Partition> = FileDesc {
+    name: c_str!("state"),
+    mode: 0o600,
+    show: Some(show_state),
+    store: Some(store_state),
+};
+static CMDLINE: FileDesc<Partition> = FileDesc {
+    name: c_str!("cmdline"),
+    mode: 0o444,
+    show: Some(show_cmdline),
+    store: None,
+};
+static APIC_IDS: FileDesc<Partition> = FileDesc {
+    name: c_str!("apic_ids"),
+    mode: 0o444,
+    show: Some(show_apic_ids),
+    store: None,
+};
+static LOWMEM: FileDesc<Partition> = FileDesc {
+    name: c_str!("lowmem"),
+    mode: 0o444,
+    show: Some(show_lowmem),
+    store: None,
+};
+static LOAD: BinDesc<Partition> = BinDesc {
+    name: c_str!("load"),
+    mode: 0o200,
+    write: write_load,
+};

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The module's global state and the top-level `/sys/kernel/mint/` files.
+//! The module's registry of partitions, the top-level `/sys/kernel/mint/`
+//! files and the module reference a running partition holds.
 //!
-//! sysfs handlers are plain functions, so they reach the state through one
-//! global pointer that is valid exactly while the sysfs tree exists:
-//! [`Registration::new`] publishes it before creating any file, and
-//! [`Registration`]'s `Drop` removes every file (which waits for running
-//! handlers) before withdrawing it.
+//! The registry is a fixed array of slots (one per low-memory slot, see
+//! `boot.rs`) behind one mutex that is only held for short, non-sleeping
+//! bookkeeping: creating a slot, taking one out, copying the list. Nothing
+//! that waits (CPU hotplug, scrubbing, starting a CPU, removing a directory)
+//! runs under it. Lock order: a partition's own lock, then this one.
 //!
-//! Lock rule: a partition's directory is never removed while the lock is
-//! held (its handlers may be waiting for the lock); it is taken out of the
-//! list under the lock and dropped after.
+//! The top-level files' handlers get the [`Registry`] itself (sysfs.rs); the
+//! watcher thread and the partitions' overlap checks reach it through one
+//! global pointer that is valid exactly while the module is loaded:
+//! [`Registry::new`] publishes it, and its `Drop` withdraws it after removing
+//! every file and stopping the watcher.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -19,14 +22,16 @@ use kernel::bindings;
 use kernel::c_str;
 use kernel::new_mutex;
 use kernel::prelude::*;
-use kernel::sync::Mutex;
+use kernel::sync::{Arc, Mutex};
 
 use crate::boot::LOW_SLOTS;
 use crate::cpus::HotplugGuard;
 use crate::logic::memrange::MemRange;
 use crate::logic::name;
 use crate::partition::Partition;
-use crate::sysfs::{Attribute, Dir, Output};
+use crate::refusal::Refusal;
+use crate::sysfs::{Dir, File, FileDesc, Output, Owner};
+use crate::watch::Watcher;
 
 extern "C" {
     /// The host's TSC frequency in kHz (rust/arch_shim.c).
@@ -37,225 +42,294 @@ extern "C" {
     fn mint_tsc_khz() -> u32;
 }
 
-/// Everything the module knows, behind one mutex.
-pub(crate) struct State {
+/// A partition and its directory.
+struct Slot {
+    part: Arc<Partition>,
+    dir: Dir,
+}
+
+/// What the registry's lock protects.
+struct Slots {
     /// Set while the module unloads: no new partition may appear.
     closing: bool,
+    slots: [Option<Slot>; LOW_SLOTS],
+}
+
+/// Number of top-level files.
+const NR_FILES: usize = 5;
+
+/// The module's state: every partition, the top directory, the guards.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Registry {
+    #[pin]
+    slots: Mutex<Slots>,
+    module: &'static ThisModule,
+    files: [File<Registry>; NR_FILES],
     top: Option<Dir>,
-    partitions: KVec<KBox<Partition>>,
+    watcher: Option<Watcher>,
+    _guard: HotplugGuard,
 }
 
-static STATE: AtomicPtr<Mutex<State>> = AtomicPtr::new(core::ptr::null_mut());
-static THIS_MODULE: AtomicPtr<bindings::module> = AtomicPtr::new(core::ptr::null_mut());
+static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Runs `f` with the module state locked; `ENODEV` while (un)loading.
-fn with_state<R>(f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
-    let ptr = STATE.load(Ordering::Acquire);
-    if ptr.is_null() {
-        return Err(ENODEV);
-    }
-    // SAFETY: `STATE` is non-null only between `Registration::new` publishing
-    // a pinned, live mutex and `Registration::drop` withdrawing it after every
-    // sysfs file (the only callers) is gone.
-    let mutex = unsafe { &*ptr };
-    let mut guard = mutex.lock();
-    if guard.closing {
-        return Err(ENODEV);
-    }
-    f(&mut guard)
-}
-
-/// The partitions other than the one a handler works on.
-pub(crate) struct Others<'a>(&'a [KBox<Partition>], &'a [KBox<Partition>]);
-
-impl Others<'_> {
-    /// Their memory windows.
-    pub(crate) fn windows(&self) -> impl Iterator<Item = MemRange> + '_ {
-        Iterator::chain(self.0.iter(), self.1).filter_map(|p| p.window_range())
+impl Owner for Registry {
+    fn label(&self) -> &str {
+        ""
     }
 }
 
-/// Runs `f` on partition `name` with the lock held; `f` also sees the other
-/// partitions. `ENOENT` if there is no such partition.
-pub(crate) fn with_partition<R>(
-    name: &[u8],
-    f: impl FnOnce(&mut Partition, &Others<'_>) -> Result<R>,
-) -> Result<R> {
-    with_state(|s| {
-        let i = s
-            .partitions
-            .iter()
-            .position(|p| p.name() == name)
-            .ok_or(ENOENT)?;
-        let (before, rest) = s.partitions.split_at_mut(i);
-        let (p, after) = rest.split_first_mut().ok_or(ENOENT)?;
-        f(p, &Others(before, after))
-    })
+/// A reference on this module, held while a partition starts or runs, so
+/// that `rmmod` is refused (`EBUSY`) instead of pulling CPUs from under it.
+///
+/// # Invariants
+///
+/// Holds one reference on `module`, taken by `try_module_get`.
+pub(crate) struct ModuleRef {
+    module: *mut bindings::module,
 }
 
-/// Keeps the module loaded (a partition runs).
-pub(crate) fn pin_module() {
-    let m = THIS_MODULE.load(Ordering::Acquire);
-    if !m.is_null() {
-        // SAFETY: `m` is this module, alive while its code runs.
-        unsafe { bindings::__module_get(m) };
+// SAFETY: a module reference may be dropped from any thread.
+unsafe impl Send for ModuleRef {}
+
+impl ModuleRef {
+    /// Takes a reference, unless the module is being unloaded.
+    pub(crate) fn get() -> Option<Self> {
+        let r = registry()?;
+        let module = r.module.as_ptr();
+        // SAFETY: `module` is this module, alive while its code runs;
+        // `try_module_get` fails once unloading has begun.
+        unsafe { bindings::try_module_get(module) }.then_some(Self { module })
     }
 }
 
-/// Drops a reference taken by [`pin_module`].
-pub(crate) fn unpin_module() {
-    let m = THIS_MODULE.load(Ordering::Acquire);
-    if !m.is_null() {
-        // SAFETY: balances an earlier `pin_module`.
-        unsafe { bindings::module_put(m) };
+impl Drop for ModuleRef {
+    fn drop(&mut self) {
+        // SAFETY: type invariant: balances the `try_module_get` in `get`.
+        unsafe { bindings::module_put(self.module) };
     }
 }
 
-fn show_version(_dir: &[u8], out: &mut Output<'_>) -> Result {
-    writeln!(out, "{}", env!("MINT_VERSION")).map_err(|_| EFBIG)
+/// The registry while the module is loaded.
+fn registry() -> Option<&'static Registry> {
+    let ptr = REGISTRY.load(Ordering::Acquire);
+    // SAFETY: `REGISTRY` is non-null only between `Registry::new` publishing
+    // a pinned, live registry and its drop withdrawing it after every sysfs
+    // file and the watcher thread (the only users) are gone.
+    (!ptr.is_null()).then(|| unsafe { &*ptr })
 }
 
-fn show_partitions(_dir: &[u8], out: &mut Output<'_>) -> Result {
-    with_state(|s| {
-        for p in s.partitions.iter() {
-            let name = p.name_str();
-            writeln!(out, "{} {}", name, p.state().as_str()).map_err(|_| EFBIG)?;
+/// A copy of the partition list (taken briefly under the lock).
+fn snapshot(r: &Registry) -> [Option<Arc<Partition>>; LOW_SLOTS] {
+    let s = r.slots.lock();
+    core::array::from_fn(|i| s.slots[i].as_ref().map(|sl| sl.part.clone()))
+}
+
+/// Whether `range` overlaps the window of a partition other than `slot`.
+pub(crate) fn window_overlaps_others(slot: usize, range: &MemRange) -> bool {
+    let Some(r) = registry() else { return false };
+    snapshot(r)
+        .iter()
+        .flatten()
+        .filter(|p| p.slot() != slot)
+        .any(|p| p.window_range().is_some_and(|w| w.overlaps(range)))
+}
+
+/// One look at every running partition's status page (the watcher thread).
+pub(crate) fn watch_tick() {
+    let Some(r) = registry() else { return };
+    for p in snapshot(r).iter().flatten() {
+        if let Some(page) = p.watched() {
+            if let Some(outcome) = page.outcome() {
+                p.ended(&page, outcome);
+            }
         }
-        Ok(())
-    })
+    }
 }
 
-fn show_tsc_khz(_dir: &[u8], out: &mut Output<'_>) -> Result {
+fn out_err(_: core::fmt::Error) -> Refusal {
+    Refusal::new(EFBIG, "output does not fit in a page")
+}
+
+fn show_version(_r: &Registry, out: &mut Output<'_>) -> Result<(), Refusal> {
+    writeln!(out, "{}", env!("MINT_VERSION")).map_err(out_err)
+}
+
+fn show_partitions(r: &Registry, out: &mut Output<'_>) -> Result<(), Refusal> {
+    // Each partition's state is read under its own lock, after the copy.
+    for p in snapshot(r).iter().flatten() {
+        writeln!(out, "{} {}", p.name_str(), p.state().as_str()).map_err(out_err)?;
+    }
+    Ok(())
+}
+
+fn show_tsc_khz(_r: &Registry, out: &mut Output<'_>) -> Result<(), Refusal> {
     // SAFETY: no requirement.
     let khz = unsafe { mint_tsc_khz() };
-    writeln!(out, "{khz}").map_err(|_| EFBIG)
+    writeln!(out, "{khz}").map_err(out_err)
 }
 
-/// The partition name written to `file` (`create` or `destroy`), or
-/// `EINVAL` with a one-line reason in the kernel log.
-fn written_name<'a>(file: &str, input: &'a [u8]) -> Result<&'a str> {
-    let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
-    name::parse_name(text).map_err(|e| {
-        pr_warn!("{}: {}\n", file, e);
-        EINVAL
-    })
+/// The partition name written to `create` or `destroy`.
+fn written_name(input: &[u8]) -> Result<&str, Refusal> {
+    let text = core::str::from_utf8(input).map_err(|_| Refusal::new(EINVAL, "input is not text"))?;
+    name::parse_name(text).map_err(|e| Refusal::with(EINVAL, &e))
 }
 
-fn store_create(_dir: &[u8], input: &[u8]) -> Result {
-    let name = written_name("create", input)?;
-    with_state(|s| {
-        if s.partitions.iter().any(|p| p.name() == name.as_bytes()) {
-            pr_warn!("create: partition {} exists already\n", name);
-            return Err(EEXIST);
-        }
-        let Some(slot) = (0..LOW_SLOTS).find(|i| s.partitions.iter().all(|p| p.slot() != *i))
-        else {
-            pr_warn!("create: all {} partition slots are in use\n", LOW_SLOTS);
-            return Err(ENOSPC);
-        };
-        let top = s.top.as_ref().ok_or(ENODEV)?;
-        let p = Partition::new(name, slot, top)?;
-        s.partitions.push(p, GFP_KERNEL)?;
-        pr_info!("created {}\n", name);
-        Ok(())
-    })
-}
+/// Text pieces displayed one after the other (a message naming a partition).
+struct Msg<'a>(&'a [&'a str]);
 
-/// Removes and returns element `i` (6.12's `KVec` has no `remove`).
-fn take_at<T>(v: &mut KVec<T>, i: usize) -> Result<T> {
-    // Allocate first, so that nothing below can fail half-way.
-    let fresh = KVec::with_capacity(v.len(), GFP_KERNEL)?;
-    let old = core::mem::replace(v, fresh);
-    let mut taken = None;
-    for (j, item) in old.into_iter().enumerate() {
-        if j == i {
-            taken = Some(item);
-        } else {
-            v.push(item, GFP_KERNEL)?;
-        }
+impl core::fmt::Display for Msg<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.iter().try_for_each(|s| f.write_str(s))
     }
-    taken.ok_or(ENOENT)
 }
 
-fn store_destroy(_dir: &[u8], input: &[u8]) -> Result {
-    let name = written_name("destroy", input)?;
-    // Taken out under the lock, dropped (directory removed, CPUs and memory
-    // given back) after it is released.
-    let gone = with_state(|s| {
-        let Some(i) = s
-            .partitions
+fn store_create(r: &Registry, input: &[u8]) -> Result<(), Refusal> {
+    let name = written_name(input)?;
+    let mut s = r.slots.lock();
+    if s.closing {
+        return Err(Refusal::new(ENODEV, "the module is being unloaded"));
+    }
+    if s.slots.iter().flatten().any(|sl| sl.part.name() == name.as_bytes()) {
+        return Err(Refusal::with(
+            EEXIST,
+            &Msg(&["partition ", name, " exists already"]),
+        ));
+    }
+    let Some(slot) = s.slots.iter().position(|sl| sl.is_none()) else {
+        return Err(Refusal::new(ENOSPC, "all 7 partition slots are in use"));
+    };
+    let part = Partition::new(name, slot)?;
+    let top = r.top.as_ref().ok_or(ENODEV)?;
+    // Creating the directory does not wait for any handler.
+    let dir = part.make_dir(top)?;
+    s.slots[slot] = Some(Slot { part, dir });
+    drop(s);
+    pr_info!("created {}\n", name);
+    Ok(())
+}
+
+fn store_destroy(r: &Registry, input: &[u8]) -> Result<(), Refusal> {
+    let name = written_name(input)?;
+    let part = {
+        let s = r.slots.lock();
+        s.slots
             .iter()
-            .position(|p| p.name() == name.as_bytes())
-        else {
-            pr_warn!("destroy: no partition {}\n", name);
-            return Err(ENOENT);
-        };
-        s.partitions[i].check_destroy()?;
-        take_at(&mut s.partitions, i)
-    })?;
-    drop(gone);
+            .flatten()
+            .find(|sl| sl.part.name() == name.as_bytes())
+            .map(|sl| sl.part.clone())
+    };
+    let Some(part) = part else {
+        return Err(Refusal::with(ENOENT, &Msg(&["no partition ", name])));
+    };
+    // Under the partition's own lock: refuses while it starts or runs, and
+    // makes every later request on its files fail.
+    part.begin_destroy()?;
+    let slot = r.slots.lock().slots[part.slot()].take();
+    // Outside every lock: removing the directory waits for its handlers,
+    // then the CPUs and memory go back to the host.
+    drop(slot);
+    part.release();
     pr_info!("destroyed {}\n", name);
     Ok(())
 }
 
-static VERSION: Attribute = Attribute::new(c_str!("version"), 0o444, Some(show_version), None);
-static PARTITIONS: Attribute =
-    Attribute::new(c_str!("partitions"), 0o444, Some(show_partitions), None);
-static TSC_KHZ: Attribute = Attribute::new(c_str!("tsc_khz"), 0o444, Some(show_tsc_khz), None);
-static CREATE: Attribute = Attribute::new(c_str!("create"), 0o200, None, Some(store_create));
-static DESTROY: Attribute = Attribute::new(c_str!("destroy"), 0o200, None, Some(store_destroy));
+static VERSION: FileDesc<Registry> = FileDesc {
+    name: c_str!("version"),
+    mode: 0o444,
+    show: Some(show_version),
+    store: None,
+};
+static PARTITIONS: FileDesc<Registry> = FileDesc {
+    name: c_str!("partitions"),
+    mode: 0o444,
+    show: Some(show_partitions),
+    store: None,
+};
+static TSC_KHZ: FileDesc<Registry> = FileDesc {
+    name: c_str!("tsc_khz"),
+    mode: 0o444,
+    show: Some(show_tsc_khz),
+    store: None,
+};
+static CREATE: FileDesc<Registry> = FileDesc {
+    name: c_str!("create"),
+    mode: 0o200,
+    show: None,
+    store: Some(store_create),
+};
+static DESTROY: FileDesc<Registry> = FileDesc {
+    name: c_str!("destroy"),
+    mode: 0o200,
+    show: None,
+    store: Some(store_destroy),
+};
 
-/// Owns `/sys/kernel/mint/`, the CPU hotplug guard and the state.
-pub(crate) struct Registration {
-    state: Pin<KBox<Mutex<State>>>,
-    _guard: HotplugGuard,
-}
-
-impl Registration {
-    /// Creates the state, the hotplug guard and the top-level sysfs files.
-    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
-        let state = KBox::pin_init(
-            new_mutex!(State {
-                closing: false,
+impl Registry {
+    /// Creates the registry, the hotplug guard, the top-level sysfs files
+    /// and the watcher thread.
+    pub(crate) fn new(module: &'static ThisModule) -> Result<Pin<KBox<Self>>> {
+        let guard = HotplugGuard::register()?;
+        let mut this = KBox::pin_init(
+            pin_init!(Registry {
+                slots <- new_mutex!(Slots {
+                    closing: false,
+                    slots: [const { None }; LOW_SLOTS],
+                }),
+                module,
+                files: [
+                    File::new(&VERSION),
+                    File::new(&PARTITIONS),
+                    File::new(&TSC_KHZ),
+                    File::new(&CREATE),
+                    File::new(&DESTROY),
+                ],
                 top: None,
-                partitions: KVec::new()
+                watcher: None,
+                _guard: guard,
             }),
             GFP_KERNEL,
         )?;
-        let guard = HotplugGuard::register()?;
-        let this = Self {
-            state,
-            _guard: guard,
-        };
-        THIS_MODULE.store(module.as_ptr(), Ordering::Release);
-        let ptr: *const Mutex<State> = &*this.state;
-        STATE.store(ptr as *mut _, Ordering::Release);
+        let ptr: *const Registry = &*this;
+        REGISTRY.store(ptr as *mut _, Ordering::Release);
+        // SAFETY: only unpinned fields are written (`top`, `watcher`); the
+        // registry itself does not move.
+        let inner = unsafe { this.as_mut().get_unchecked_mut() };
         // On error, `this` drops: it removes what was created and withdraws
         // the pointer.
+        inner.watcher = Some(Watcher::start()?);
         let top = Dir::new_in_kernel(c_str!("mint"))?;
-        for attr in [&VERSION, &PARTITIONS, &TSC_KHZ, &CREATE, &DESTROY] {
-            top.add(attr)?;
+        for f in inner.files.iter() {
+            // SAFETY: `f` is a field of the pinned registry, which outlives
+            // `top` (dropped first in `drop`); each file is added once.
+            unsafe { top.add(&*inner, f)? };
         }
-        this.state.lock().top = Some(top);
+        inner.top = Some(top);
         Ok(this)
     }
 }
 
-impl Drop for Registration {
-    fn drop(&mut self) {
-        let (partitions, top) = {
-            let mut s = self.state.lock();
+#[pinned_drop]
+impl PinnedDrop for Registry {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: nothing is moved out of the pinned registry; fields are
+        // only taken (`Option::take`) and dropped in place.
+        let this = unsafe { self.get_unchecked_mut() };
+        let slots: [Option<Slot>; LOW_SLOTS] = {
+            let mut s = this.slots.lock();
             s.closing = true;
-            (
-                core::mem::replace(&mut s.partitions, KVec::new()),
-                s.top.take(),
-            )
+            core::array::from_fn(|i| s.slots[i].take())
         };
-        // Partitions first (their directories live inside the top one);
-        // removing a directory waits for its running handlers.
-        drop(partitions);
-        drop(top);
-        STATE.store(core::ptr::null_mut(), Ordering::Release);
-        THIS_MODULE.store(core::ptr::null_mut(), Ordering::Release);
+        // The watcher first, then every partition: its directory (removing
+        // it waits for its handlers, which may wait for the lock above, free
+        // now), then its resources; the top directory last.
+        drop(this.watcher.take());
+        for slot in slots.into_iter().flatten() {
+            let Slot { part, dir } = slot;
+            drop(dir);
+            part.release();
+            pr_info!("released {}\n", part.name_str());
+        }
+        drop(this.top.take());
+        REGISTRY.store(core::ptr::null_mut(), Ordering::Release);
     }
 }

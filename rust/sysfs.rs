@@ -3,18 +3,23 @@
 //! The one safe wrapper over the kernel's kobject/sysfs bindings.
 //!
 //! Linux 6.12's Rust has no sysfs abstraction, so this file owns every raw
-//! kobject and attribute call. The rest of the module sees three things:
+//! kobject and attribute call. The rest of the module sees:
 //!
-//! - [`Attribute`]: a `static` text file description (name, mode, Rust handlers);
-//! - [`BinAttribute`]: a `static` write-only binary file (chunked writes);
-//! - [`Dir`]: a directory (kobject) that owns the files added to it and removes
-//!   everything on drop.
+//! - [`FileDesc`] / [`BinDesc`]: a `static` description of a text file or a
+//!   write-only binary file (name, mode, handlers taking `&T`);
+//! - [`File`] / [`BinFile`]: one registered instance of such a file, stored
+//!   inside the object `T` that owns the directory, so that every handler gets
+//!   that object (`this`) directly, without looking anything up;
+//! - [`Dir`]: a directory (kobject) that removes itself and its files on drop.
 //!
-//! Handlers receive the name of the directory the file lives in (`b"mint"` for
-//! the top level, `b"os2"` for a partition), so one static attribute serves
-//! every partition directory. Removing a directory waits for handlers that are
-//! running on its files (kernfs drains them), so a handler must never wait on a
-//! lock held by code that is removing the handler's own directory.
+//! Handlers return `Result<(), Refusal>`; a refusal is logged here, the same
+//! way for every file (`mint: [osN: ]<file>: <reason>`), and its errno is
+//! returned to userspace.
+//!
+//! Lifetime rule: removing a directory (dropping its [`Dir`]) waits for the
+//! handlers running on its files (kernfs drains them) and guarantees that no
+//! new one starts; so the owner `T` and its `File`s must outlive the `Dir`,
+//! and whoever drops a `Dir` must not hold a lock those handlers may wait on.
 
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -24,18 +29,38 @@ use kernel::bindings;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
+use crate::refusal::Refusal;
+
 /// Size of the buffer sysfs hands to `show` (one page).
 const SHOW_BUF_LEN: usize = 4096;
 
 /// Longest directory name a [`Dir`] accepts (without the NUL).
 pub(crate) const MAX_DIR_NAME: usize = 15;
 
+extern "C" {
+    /// Gives a dynamically allocated attribute its lockdep class
+    /// (`sysfs_attr_init`; rust/arch_shim.c). A no-op without lockdep.
+    ///
+    /// # Safety
+    ///
+    /// `attr` must point to a writable `struct attribute` not yet registered.
+    fn mint_sysfs_attr_init(attr: *mut bindings::attribute);
+}
+
+/// What owns a directory: the object its files' handlers receive.
+pub(crate) trait Owner: Sync + 'static {
+    /// What refusals are prefixed with (`"os2"`), or `""` for none.
+    fn label(&self) -> &str;
+}
+
 /// Renders a text file's content.
-pub(crate) type ShowFn = fn(dir: &[u8], out: &mut Output<'_>) -> Result;
+pub(crate) type ShowFn<T> = fn(this: &T, out: &mut Output<'_>) -> Result<(), Refusal>;
 /// Acts on a write to a text file; `input` is exactly what userspace wrote.
-pub(crate) type StoreFn = fn(dir: &[u8], input: &[u8]) -> Result;
-/// Accepts one chunk of a write to a binary file, at byte `offset`.
-pub(crate) type BinWriteFn = fn(dir: &[u8], offset: u64, data: &[u8]) -> Result;
+pub(crate) type StoreFn<T> = fn(this: &T, input: &[u8]) -> Result<(), Refusal>;
+/// Accepts one chunk of a write to a binary file, at byte `offset`, from the
+/// open file `writer` (an identity only: equal for chunks of one `open`).
+pub(crate) type BinWriteFn<T> =
+    fn(this: &T, writer: usize, offset: u64, data: &[u8]) -> Result<(), Refusal>;
 
 /// The page a `show` handler writes into; formatting past its end fails.
 pub(crate) struct Output<'a> {
@@ -54,95 +79,109 @@ impl fmt::Write for Output<'_> {
     }
 }
 
-/// A text sysfs file: its name, mode and handlers. Declare it as a `static`.
-///
-/// `#[repr(C)]` with the raw `kobj_attribute` first, so the pointer sysfs
-/// passes back to the callbacks can be turned into the containing `Attribute`.
-#[repr(C)]
-pub(crate) struct Attribute {
-    raw: UnsafeCell<bindings::kobj_attribute>,
-    show: Option<ShowFn>,
-    store: Option<StoreFn>,
+/// A text file: name, mode and handlers. Declare it as a `static`; a handler
+/// that is `None` must not be reachable through the mode bits.
+pub(crate) struct FileDesc<T: 'static> {
+    /// File name.
+    pub(crate) name: &'static CStr,
+    /// Octal permission, e.g. `0o444` or `0o600`.
+    pub(crate) mode: u16,
+    /// Read handler.
+    pub(crate) show: Option<ShowFn<T>>,
+    /// Write handler.
+    pub(crate) store: Option<StoreFn<T>>,
 }
 
-// SAFETY: the raw attribute is written only by the kernel's sysfs core during
-// registration (lockdep key setup is compiled out in our configuration) and is
-// otherwise read-only; the handlers are plain `fn` pointers.
-unsafe impl Sync for Attribute {}
+/// A write-only binary file of unbounded size that receives data in chunks
+/// (sysfs splits a large `write(2)` into page-sized calls with increasing
+/// offsets). Declare it as a `static`.
+pub(crate) struct BinDesc<T: 'static> {
+    /// File name.
+    pub(crate) name: &'static CStr,
+    /// Octal permission.
+    pub(crate) mode: u16,
+    /// Write handler.
+    pub(crate) write: BinWriteFn<T>,
+}
 
-impl Attribute {
-    /// Describes a file. `mode` is the octal permission (e.g. `0o444`, `0o600`);
-    /// a handler that is `None` must not be reachable through the mode bits.
-    pub(crate) const fn new(
-        name: &'static CStr,
-        mode: u16,
-        show: Option<ShowFn>,
-        store: Option<StoreFn>,
-    ) -> Self {
+/// One text file of `T`'s directory, stored inside `T`.
+///
+/// # Invariants
+///
+/// `raw` is the first field (`#[repr(C)]`), so the attribute pointer sysfs
+/// hands back is a pointer to the `File`. While the file is registered
+/// (between [`Dir::add`] and the drop of that `Dir`), `owner` points at the
+/// live `T` that contains this `File`, and neither moves.
+#[repr(C)]
+pub(crate) struct File<T: 'static> {
+    raw: UnsafeCell<bindings::kobj_attribute>,
+    owner: UnsafeCell<*const T>,
+    desc: &'static FileDesc<T>,
+}
+
+// SAFETY: `raw` and `owner` are written only by `Dir::add` before the file is
+// registered; afterwards they are only read (by sysfs and the callbacks).
+unsafe impl<T: Owner> Sync for File<T> {}
+// SAFETY: as above; `T: Owner` is `Sync`.
+unsafe impl<T: Owner> Send for File<T> {}
+
+impl<T: Owner> File<T> {
+    /// An unregistered file described by `desc`.
+    pub(crate) fn new(desc: &'static FileDesc<T>) -> Self {
+        // SAFETY: `kobj_attribute` is a C struct of pointers and integers, for
+        // which all-zero is a valid value.
+        let mut raw: bindings::kobj_attribute = unsafe { core::mem::zeroed() };
+        raw.attr.name = desc.name.as_char_ptr();
+        raw.attr.mode = desc.mode;
+        raw.show = desc.show.map(|_| show_callback::<T> as _);
+        raw.store = desc.store.map(|_| store_callback::<T> as _);
         Self {
-            raw: UnsafeCell::new(bindings::kobj_attribute {
-                attr: bindings::attribute {
-                    name: name.as_char_ptr(),
-                    mode,
-                },
-                show: if show.is_some() {
-                    Some(show_callback)
-                } else {
-                    None
-                },
-                store: if store.is_some() {
-                    Some(store_callback)
-                } else {
-                    None
-                },
-            }),
-            show,
-            store,
+            raw: UnsafeCell::new(raw),
+            owner: UnsafeCell::new(core::ptr::null()),
+            desc,
         }
     }
-
-    fn raw_attr(&'static self) -> *const bindings::attribute {
-        // SAFETY: `raw` lives as long as `self` ('static); taking a field
-        // address does not create a reference.
-        unsafe { core::ptr::addr_of!((*self.raw.get()).attr) }
-    }
 }
 
-/// A write-only binary sysfs file that receives data in chunks (sysfs splits
-/// a large `write(2)` into page-sized calls with increasing offsets).
+/// One binary file of `T`'s directory, stored inside `T`.
+///
+/// # Invariants
+///
+/// As for [`File`]: `raw` first, `owner` valid while registered.
 #[repr(C)]
-pub(crate) struct BinAttribute {
+pub(crate) struct BinFile<T: 'static> {
     raw: UnsafeCell<bindings::bin_attribute>,
-    write: BinWriteFn,
+    owner: UnsafeCell<*const T>,
+    desc: &'static BinDesc<T>,
 }
 
-// SAFETY: as for `Attribute`: the raw description is only read after
-// registration and the handler is a plain `fn` pointer.
-unsafe impl Sync for BinAttribute {}
+// SAFETY: as for `File`.
+unsafe impl<T: Owner> Sync for BinFile<T> {}
+// SAFETY: as for `File`.
+unsafe impl<T: Owner> Send for BinFile<T> {}
 
-impl BinAttribute {
-    /// Describes a write-only binary file of unbounded size.
-    pub(crate) const fn new(name: &'static CStr, mode: u16, write: BinWriteFn) -> Self {
+impl<T: Owner> BinFile<T> {
+    /// An unregistered binary file described by `desc`.
+    pub(crate) fn new(desc: &'static BinDesc<T>) -> Self {
+        // SAFETY: `bin_attribute` is a C struct of pointers and integers, for
+        // which all-zero is a valid value.
+        let mut raw: bindings::bin_attribute = unsafe { core::mem::zeroed() };
+        raw.attr.name = desc.name.as_char_ptr();
+        raw.attr.mode = desc.mode;
+        raw.write = Some(bin_write_callback::<T>);
         Self {
-            raw: UnsafeCell::new(bindings::bin_attribute {
-                attr: bindings::attribute {
-                    name: name.as_char_ptr(),
-                    mode,
-                },
-                size: 0,
-                private: core::ptr::null_mut(),
-                f_mapping: None,
-                read: None,
-                write: Some(bin_write_callback),
-                llseek: None,
-                mmap: None,
-            }),
-            write,
+            raw: UnsafeCell::new(raw),
+            owner: UnsafeCell::new(core::ptr::null()),
+            desc,
         }
     }
 }
 
 /// A sysfs directory backed by a kobject; removed, with its files, on drop.
+///
+/// # Invariants
+///
+/// `kobj` is the reference returned by `kobject_create_and_add`, owned here.
 pub(crate) struct Dir {
     kobj: NonNull<bindings::kobject>,
 }
@@ -179,131 +218,167 @@ impl Dir {
         NonNull::new(kobj).map(|kobj| Self { kobj }).ok_or(EEXIST)
     }
 
-    /// Adds a text file; it disappears with the directory.
-    pub(crate) fn add(&self, attr: &'static Attribute) -> Result {
-        // SAFETY: `kobj` is live for `self`'s lifetime and `attr` is 'static.
+    /// Adds `file`, whose handlers will get `owner`.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be a field of `*owner` (or otherwise live exactly as long),
+    /// and both must stay alive and in place until this `Dir` is dropped;
+    /// `file` must not be added twice.
+    pub(crate) unsafe fn add<T: Owner>(&self, owner: &T, file: &File<T>) -> Result {
+        // SAFETY: not registered yet (caller's guarantee), so nobody else
+        // reads these cells; the attribute is a valid, writable C struct.
+        unsafe {
+            *file.owner.get() = owner;
+            mint_sysfs_attr_init(core::ptr::addr_of_mut!((*file.raw.get()).attr));
+        }
+        // SAFETY: `kobj` is live for `self`'s lifetime; the attribute stays in
+        // place until the directory is removed (caller's guarantee).
         let ret = unsafe {
-            bindings::sysfs_create_file_ns(self.kobj.as_ptr(), attr.raw_attr(), core::ptr::null())
+            bindings::sysfs_create_file_ns(
+                self.kobj.as_ptr(),
+                core::ptr::addr_of!((*file.raw.get()).attr),
+                core::ptr::null(),
+            )
         };
         kernel::error::to_result(ret)
     }
 
-    /// Adds a binary file; it disappears with the directory.
-    pub(crate) fn add_bin(&self, attr: &'static BinAttribute) -> Result {
-        // SAFETY: `kobj` is live for `self`'s lifetime and `attr` is 'static.
-        let ret = unsafe { bindings::sysfs_create_bin_file(self.kobj.as_ptr(), attr.raw.get()) };
+    /// Adds binary `file`, whose handler will get `owner`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Dir::add`].
+    pub(crate) unsafe fn add_bin<T: Owner>(&self, owner: &T, file: &BinFile<T>) -> Result {
+        // SAFETY: as in `add`.
+        unsafe {
+            *file.owner.get() = owner;
+            mint_sysfs_attr_init(core::ptr::addr_of_mut!((*file.raw.get()).attr));
+        }
+        // SAFETY: as in `add`.
+        let ret = unsafe { bindings::sysfs_create_bin_file(self.kobj.as_ptr(), file.raw.get()) };
         kernel::error::to_result(ret)
     }
 }
 
 impl Drop for Dir {
     fn drop(&mut self) {
-        // SAFETY: we own the reference returned by `kobject_create_and_add`;
-        // dropping it removes the directory and its files, waiting for running
-        // handlers first.
-        unsafe { bindings::kobject_put(self.kobj.as_ptr()) };
+        // SAFETY: we own the reference returned by `kobject_create_and_add`.
+        // `kobject_del` unlinks the directory and removes its files, waiting
+        // for running handlers; the final `kobject_put` then frees it (possibly
+        // later, with CONFIG_DEBUG_KOBJECT_RELEASE: the release function is the
+        // kernel's own, not this module's).
+        unsafe {
+            bindings::kobject_del(self.kobj.as_ptr());
+            bindings::kobject_put(self.kobj.as_ptr());
+        }
     }
-}
-
-/// The name of the directory `kobj` stands for.
-///
-/// # Safety
-///
-/// `kobj` must point to a live kobject with a NUL-terminated name.
-unsafe fn dir_name<'a>(kobj: *mut bindings::kobject) -> &'a [u8] {
-    // SAFETY: guaranteed by the caller.
-    let name = unsafe { (*kobj).name };
-    if name.is_null() {
-        return b"";
-    }
-    // SAFETY: the kobject core keeps a NUL-terminated name for its lifetime.
-    unsafe { CStr::from_char_ptr(name) }.as_bytes()
 }
 
 fn errno_ret(err: Error) -> isize {
     err.to_errno() as isize
 }
 
-/// `kobj_attribute.show` for every [`Attribute`].
+/// Logs a refusal of `file`'s handler, once, the same way for every file.
+fn log_refusal<T: Owner>(owner: &T, file: &CStr, r: &Refusal) {
+    let file = file.to_str().unwrap_or("?");
+    let label = owner.label();
+    if label.is_empty() {
+        pr_warn!("{}: {}\n", file, r);
+    } else {
+        pr_warn!("{}: {}: {}\n", label, file, r);
+    }
+}
+
+/// `kobj_attribute.show` for every [`File`].
 ///
 /// # Safety
 ///
-/// Called by sysfs only: `kobj` is live, `attr` is the `raw` field of a
-/// registered [`Attribute`], `buf` is a writable page.
-unsafe extern "C" fn show_callback(
-    kobj: *mut bindings::kobject,
+/// Called by sysfs only: `attr` is the `raw` field of a registered
+/// [`File<T>`], `buf` is a writable page.
+unsafe extern "C" fn show_callback<T: Owner>(
+    _kobj: *mut bindings::kobject,
     attr: *mut bindings::kobj_attribute,
     buf: *mut kernel::ffi::c_char,
 ) -> isize {
-    // SAFETY: `raw` is the first field of the `#[repr(C)]` `Attribute` that
-    // was registered, so the pointers coincide.
-    let this = unsafe { &*(attr as *const Attribute) };
-    let Some(show) = this.show else {
+    // SAFETY: type invariant of `File`: `raw` is its first field.
+    let file = unsafe { &*(attr as *const File<T>) };
+    // SAFETY: type invariant: the owner is live while the file is registered,
+    // and sysfs calls us only then.
+    let owner = unsafe { &**file.owner.get() };
+    let Some(show) = file.desc.show else {
         return errno_ret(EIO);
     };
     // SAFETY: sysfs passes a page-sized, writable, exclusively owned buffer.
     let page = unsafe { core::slice::from_raw_parts_mut(buf as *mut u8, SHOW_BUF_LEN) };
     let mut out = Output { buf: page, len: 0 };
-    // SAFETY: `kobj` is live during the callback.
-    let dir = unsafe { dir_name(kobj) };
-    match show(dir, &mut out) {
+    match show(owner, &mut out) {
         Ok(()) => out.len as isize,
-        Err(e) => errno_ret(e),
+        Err(r) => {
+            log_refusal(owner, file.desc.name, &r);
+            errno_ret(r.error())
+        }
     }
 }
 
-/// `kobj_attribute.store` for every [`Attribute`].
+/// `kobj_attribute.store` for every [`File`].
 ///
 /// # Safety
 ///
 /// Called by sysfs only: as for [`show_callback`], with `buf` holding `count`
 /// readable bytes.
-unsafe extern "C" fn store_callback(
-    kobj: *mut bindings::kobject,
+unsafe extern "C" fn store_callback<T: Owner>(
+    _kobj: *mut bindings::kobject,
     attr: *mut bindings::kobj_attribute,
     buf: *const kernel::ffi::c_char,
     count: usize,
 ) -> isize {
     // SAFETY: see `show_callback`.
-    let this = unsafe { &*(attr as *const Attribute) };
-    let Some(store) = this.store else {
+    let file = unsafe { &*(attr as *const File<T>) };
+    // SAFETY: see `show_callback`.
+    let owner = unsafe { &**file.owner.get() };
+    let Some(store) = file.desc.store else {
         return errno_ret(EIO);
     };
     // SAFETY: sysfs passes `count` readable bytes.
     let input = unsafe { core::slice::from_raw_parts(buf as *const u8, count) };
-    // SAFETY: `kobj` is live during the callback.
-    let dir = unsafe { dir_name(kobj) };
-    match store(dir, input) {
+    match store(owner, input) {
         Ok(()) => count as isize,
-        Err(e) => errno_ret(e),
+        Err(r) => {
+            log_refusal(owner, file.desc.name, &r);
+            errno_ret(r.error())
+        }
     }
 }
 
-/// `bin_attribute.write` for every [`BinAttribute`].
+/// `bin_attribute.write` for every [`BinFile`].
 ///
 /// # Safety
 ///
-/// Called by sysfs only: `kobj` is live, `attr` is the `raw` field of a
-/// registered [`BinAttribute`], `buf` holds `count` readable bytes.
-unsafe extern "C" fn bin_write_callback(
-    _file: *mut bindings::file,
-    kobj: *mut bindings::kobject,
+/// Called by sysfs only: `attr` is the `raw` field of a registered
+/// [`BinFile<T>`], `buf` holds `count` readable bytes, `file` is the open file.
+unsafe extern "C" fn bin_write_callback<T: Owner>(
+    file: *mut bindings::file,
+    _kobj: *mut bindings::kobject,
     attr: *mut bindings::bin_attribute,
     buf: *mut kernel::ffi::c_char,
     offset: bindings::loff_t,
     count: usize,
 ) -> isize {
-    // SAFETY: `raw` is the first field of the `#[repr(C)]` `BinAttribute`.
-    let this = unsafe { &*(attr as *const BinAttribute) };
+    // SAFETY: type invariant of `BinFile`: `raw` is its first field.
+    let this = unsafe { &*(attr as *const BinFile<T>) };
+    // SAFETY: type invariant: the owner is live while the file is registered.
+    let owner = unsafe { &**this.owner.get() };
     let Ok(offset) = u64::try_from(offset) else {
         return errno_ret(EINVAL);
     };
     // SAFETY: sysfs passes `count` readable bytes.
     let data = unsafe { core::slice::from_raw_parts(buf as *const u8, count) };
-    // SAFETY: `kobj` is live during the callback.
-    let dir = unsafe { dir_name(kobj) };
-    match (this.write)(dir, offset, data) {
+    match (this.desc.write)(owner, file as usize, offset, data) {
         Ok(()) => count as isize,
-        Err(e) => errno_ret(e),
+        Err(r) => {
+            log_refusal(owner, this.desc.name, &r);
+            errno_ret(r.error())
+        }
     }
 }

@@ -15,9 +15,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::logic::memrange::MemRange;
-
-/// Why a window was refused, in one line for the kernel log.
-pub(crate) type Why = &'static str;
+use crate::refusal::Refusal;
 
 /// A claimed and mapped window; released on drop.
 pub(crate) struct Window {
@@ -70,7 +68,7 @@ fn reserved_bytes(range: &MemRange) -> u64 {
 impl Window {
     /// Checks that `range` is memory the host does not manage (without
     /// claiming it).
-    pub(crate) fn check(range: &MemRange, why: &mut Why) -> Result {
+    pub(crate) fn check(range: &MemRange) -> Result<(), Refusal> {
         let size = usize::try_from(range.size).map_err(|_| EINVAL)?;
         // SAFETY: pure query of the resource tree.
         let ram = unsafe {
@@ -82,19 +80,23 @@ impl Window {
             )
         };
         if ram != bindings::REGION_DISJOINT as i32 {
-            *why = "range overlaps System RAM the host manages (reserve it at boot with memmap=SIZE$START)";
-            return Err(EBUSY);
+            return Err(Refusal::new(
+                EBUSY,
+                "range overlaps System RAM the host manages (reserve it at boot with memmap=SIZE$START)",
+            ));
         }
         if reserved_bytes(range) < range.size {
-            *why = "range is not entirely reserved memory in the host's e820 map (see /proc/iomem)";
-            return Err(EINVAL);
+            return Err(Refusal::new(
+                EINVAL,
+                "range is not entirely reserved memory in the host's e820 map (see /proc/iomem)",
+            ));
         }
         Ok(())
     }
 
     /// Claims and maps `range` for partition `name`.
-    pub(crate) fn claim(range: MemRange, name: &[u8], why: &mut Why) -> Result<Self> {
-        Self::check(&range, why)?;
+    pub(crate) fn claim(range: MemRange, name: &[u8]) -> Result<Self, Refusal> {
+        Self::check(&range)?;
         let size = usize::try_from(range.size).map_err(|_| EINVAL)?;
         let mut resname = KBox::new([0u8; 16], GFP_KERNEL)?;
         let n = name.len().min(15);
@@ -112,8 +114,10 @@ impl Window {
             )
         };
         if res.is_null() {
-            *why = "range is already claimed (by another partition or a driver; see /proc/iomem)";
-            return Err(EBUSY);
+            return Err(Refusal::new(
+                EBUSY,
+                "range is already claimed (by another partition or a driver; see /proc/iomem)",
+            ));
         }
         // SAFETY: the range is reserved memory that we now own exclusively;
         // write-back caching matches how the partition will map it.
@@ -127,8 +131,7 @@ impl Window {
                     range.size,
                 )
             };
-            *why = "cannot map the range";
-            return Err(ENOMEM);
+            return Err(Refusal::new(ENOMEM, "cannot map the range"));
         };
         // Whatever an earlier user left there is wiped now, so that a start
         // only has to copy its segments.

@@ -10,33 +10,57 @@
 //! 0x000   RSDP  (revision 2, 36 bytes, 16-byte aligned)
 //! 0x030   XSDT  -> FADT, MADT
 //! 0x070   RSDT  -> FADT, MADT      (only pointed to if the block lies below 4 GiB)
-//! 0x0a0   FADT  (revision 6, hardware-reduced, PM timer only)
-//! 0x1c0   DSDT  (36 bytes: empty; 85 bytes: the console UART, see below)
+//! 0x0a0   FADT  (revision 6, hardware-reduced: the PM timer, and the reset
+//!               and sleep registers in the status page)
+//! 0x1c0   DSDT  (49 bytes: `\_S5` only; 98 bytes: `\_S5` and the console
+//!               UART, see below)
 //! M       MADT  (decoy LAPIC, then one LAPIC per partition CPU), where
-//!               M = DSDT end rounded up to 16: 0x1f0 with an empty DSDT,
-//!               0x220 with the console UART
+//!               M = DSDT end rounded up to 16: 0x200 without a console
+//!               UART, 0x230 with it
 //! ```
 //!
 //! All tables start 16-byte aligned; the tables end with the MADT, at most
-//! 0x220 + 44 + 8 * 255 = 0xa44 bytes ([`MAX_TABLES_LEN`]), well inside
+//! 0x230 + 44 + 8 * 255 = 0xa54 bytes ([`MAX_TABLES_LEN`]), well inside
 //! [`ACPI_TABLES_MAX`].
 //!
 //! The reserved block ([`ACPI_BLOCK_SIZE`], 64 KiB, ACPI data in the
 //! partition's e820, so its kernel never reuses it) holds the ACPI tables at
 //! its start, then, with the 64-bit entry (`mint-kexec load --decompress`),
-//! the boot page tables ([`crate::pagetable`]) at [`PAGE_TABLES_OFFSET`]:
+//! the boot page tables ([`crate::pagetable`]) at [`PAGE_TABLES_OFFSET`],
+//! and in its last page the partition's status page
+//! ([`STATUS_PAGE_OFFSET`]):
 //!
 //! ```text
 //! 0x0000  ACPI tables (at most ACPI_TABLES_MAX = 0x8000 bytes)
 //! 0x8000  boot page tables, 0x6000 bytes (64-bit entry only)
 //! 0xe000  unused
+//! 0xf000  status page, 0x1000 bytes (no segment: all zero from the scrub)
 //! ```
 //!
-//! The DSDT's only content, if the partition has a console UART, is that
+//! The status page (layout in [`mint_logic::load_image`]) is where the
+//! partition's kernel ends up when it reboots or powers off through ACPI,
+//! and the module watches it:
+//!
+//! | FADT field | value | what the partition's kernel does with it |
+//! |---|---|---|
+//! | `RESET_REG` | SystemMemory, 8 bits, byte access, status page + 0 | `acpi_reboot` writes `RESET_VALUE` there, waits 15 ms, then falls back to the keyboard controller and a triple fault, which reset the machine: the host must stop the partition first |
+//! | `RESET_VALUE` | [`RESET_VALUE`] | |
+//! | flags | `RESET_REG_SUP` | without it, `acpi_reboot` skips the register |
+//! | `SLEEP_CONTROL_REG` | SystemMemory, 8 bits, byte access, status page + 1 | poweroff (`acpi_hw_extended_sleep`) writes `SLP_TYPa << 2 \| SLP_EN` = 0x34 there |
+//! | `SLEEP_STATUS_REG` | the same byte | poweroff first writes WAK_STS (0x80), which the control write then overwrites, so its wait for WAK_STS never ends: the partition spins until the host stops it |
+//!
+//! Linux offers ACPI poweroff only if `\_S5` exists and both sleep registers
+//! are non-zero: the DSDT therefore always names `\_S5` (SLP_TYPa = SLP_TYPb
+//! = 5). All three registers share one page, which Linux maps at boot for
+//! the reset register (`acpi_os_initialize`); its poweroff, which runs with
+//! interrupts off, then finds the sleep registers mapped too.
+//!
+//! The DSDT holds `\_S5` and, if the partition has a console UART, that
 //! UART, described without an interrupt (hand-encoded AML, [`dsdt_aml`]):
 //!
 //! ```text
-//! Scope (\_SB_) {
+//! Name (\_S5, Package () { 0x05, 0x05 })        // SLP_TYPa, SLP_TYPb
+//! Scope (\_SB_) {                               // only with a console UART
 //!     Device (COM1) {
 //!         Name (_HID, EisaId ("PNP0501"))        // 16550A-compatible COM port
 //!         Name (_UID, One)
@@ -73,6 +97,10 @@
 
 use std::fmt;
 
+use mint_logic::load_image::{
+    PAGE_TABLE_LEN, RESET_VALUE, STATUS_PAGE_LEN, STATUS_RESET_OFF, STATUS_SLEEP_OFF,
+};
+
 /// Size of the region reserved for the block in the partition's memory.
 pub const ACPI_BLOCK_SIZE: u64 = 0x10000;
 /// Room for the ACPI tables at the start of the block:
@@ -82,12 +110,20 @@ pub const ACPI_TABLES_MAX: u64 = 0x8000;
 /// after the tables' room (page aligned).
 pub const PAGE_TABLES_OFFSET: u64 = ACPI_TABLES_MAX;
 /// The longest table set [`build`] makes: [`MAX_CPUS`] CPUs and a console UART.
-pub const MAX_TABLES_LEN: usize = 0xa44;
+pub const MAX_TABLES_LEN: usize = 0xa54;
+/// Offset in the block of the partition's status page: the block's last page.
+pub const STATUS_PAGE_OFFSET: u64 = ACPI_BLOCK_SIZE - STATUS_PAGE_LEN;
 
 const _: () = assert!(MAX_TABLES_LEN as u64 <= ACPI_TABLES_MAX);
 const _: () = assert!(PAGE_TABLES_OFFSET.is_multiple_of(0x1000));
-const _: () =
-    assert!(PAGE_TABLES_OFFSET + mint_logic::load_image::PAGE_TABLE_LEN <= ACPI_BLOCK_SIZE);
+const _: () = assert!(PAGE_TABLES_OFFSET + PAGE_TABLE_LEN <= ACPI_BLOCK_SIZE);
+// The status page overlaps neither the tables' room nor the page tables,
+// and is a whole page inside the block.
+const _: () = assert!(STATUS_PAGE_OFFSET == 0xf000);
+const _: () = assert!(STATUS_PAGE_OFFSET.is_multiple_of(STATUS_PAGE_LEN));
+const _: () = assert!(ACPI_TABLES_MAX <= STATUS_PAGE_OFFSET);
+const _: () = assert!(PAGE_TABLES_OFFSET + PAGE_TABLE_LEN <= STATUS_PAGE_OFFSET);
+const _: () = assert!(STATUS_PAGE_OFFSET + STATUS_PAGE_LEN <= ACPI_BLOCK_SIZE);
 
 /// Largest number of partition CPUs: xAPIC ids are 8 bits, 0xff is the
 /// broadcast/invalid id and one id goes to the decoy.
@@ -146,10 +182,13 @@ const FADT_PM_TMR_LEN: usize = 91;
 const FADT_IAPC_BOOT_ARCH: usize = 109;
 const FADT_FLAGS: usize = 112;
 const FADT_RESET_REG: usize = 116;
+const FADT_RESET_VALUE: usize = 128;
 const FADT_MINOR_VERSION: usize = 131;
 const FADT_X_FIRMWARE_CTRL: usize = 132;
 const FADT_X_DSDT: usize = 140;
 const FADT_X_PM_TMR_BLK: usize = 208;
+const FADT_SLEEP_CONTROL_REG: usize = 244;
+const FADT_SLEEP_STATUS_REG: usize = 256;
 const FADT_HYPERVISOR_VENDOR_ID: usize = 268;
 
 /// FADT flags: WBINVD works.
@@ -158,6 +197,8 @@ pub const FADT_WBINVD: u32 = 1 << 0;
 pub const FADT_PWR_BUTTON: u32 = 1 << 4;
 /// FADT flags: the sleep button, if any, is a control-method device (there is none).
 pub const FADT_SLP_BUTTON: u32 = 1 << 5;
+/// FADT flags: `RESET_REG` is a working reset register (RESET_REG_SUP).
+pub const FADT_RESET_REG_SUP: u32 = 1 << 10;
 /// FADT flags: hardware-reduced ACPI (no PM1/GPE/SCI fixed hardware, no legacy PIC).
 pub const FADT_HW_REDUCED_ACPI: u32 = 1 << 20;
 /// IA-PC boot architecture flags: it is not safe to probe for VGA.
@@ -180,6 +221,9 @@ pub struct AcpiTables {
     pub bytes: Vec<u8>,
     /// Physical address of the RSDP, for `boot_params.acpi_rsdp_addr`.
     pub rsdp_addr: u64,
+    /// Physical address of the status page the FADT points at (base +
+    /// [`STATUS_PAGE_OFFSET`]); it is not part of [`AcpiTables::bytes`].
+    pub status_page: u64,
 }
 
 /// Why a table set could not be built.
@@ -295,6 +339,7 @@ pub fn build(
         "ACPI tables of {total:#x} bytes overrun their room"
     );
     let addr = |off: usize| base_phys + off as u64;
+    let status_page = base_phys + STATUS_PAGE_OFFSET;
     // 32-bit pointers (RSDT, FADT.DSDT) only if the whole block is below 4 GiB;
     // otherwise they are left zero and the 64-bit ones (XSDT, X_DSDT) are used,
     // which Linux prefers anyway for an RSDP of revision 2.
@@ -325,7 +370,8 @@ pub fn build(
         // the SMI command port (which would trap into the host's firmware).
         put_u32(t, FADT_SMI_CMD, 0);
         // PM1a/b event and control, PM2 control and GPE0/1 blocks stay zero:
-        // the guest must never ack events, sleep or power off the machine.
+        // the guest must never ack events, sleep or power off the machine
+        // (it sleeps through the status page, below).
         // The PM timer is the one fixed register we share: it is a read-only
         // free-running counter, and Linux uses it to calibrate the TSC and as
         // a clocksource. Set in both the legacy and the extended field (equal,
@@ -348,14 +394,31 @@ pub fn build(
         // Hardware-reduced ACPI: no fixed hardware, Linux replaces the legacy
         // PIC with a null one and skips the PIT/HPET timer setup, so it does
         // not program the shared 8259s or 8254. No power/sleep button.
+        // RESET_REG_SUP: the reset register below works.
         put_u32(
             t,
             FADT_FLAGS,
-            FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_HW_REDUCED_ACPI,
+            FADT_WBINVD
+                | FADT_PWR_BUTTON
+                | FADT_SLP_BUTTON
+                | FADT_RESET_REG_SUP
+                | FADT_HW_REDUCED_ACPI,
         );
-        // No reset register (flag RESET_REG_SUP is clear and the GAS is zero):
-        // a guest reboot must not reset the machine through ACPI.
-        t[FADT_RESET_REG..FADT_RESET_REG + 12].fill(0);
+        // The reset register is the status page's RESET byte: a guest
+        // reboot writes RESET_VALUE there first. The host, which watches the
+        // page, must stop the partition before the kernel's 15 ms wait ends
+        // and it falls back to resetting the machine.
+        write_gas_mem8(
+            &mut t[FADT_RESET_REG..FADT_RESET_REG + 12],
+            status_page + STATUS_RESET_OFF as u64,
+        );
+        t[FADT_RESET_VALUE] = RESET_VALUE;
+        // Sleep control and sleep status are both the status page's SLEEP
+        // byte: a guest poweroff writes WAK_STS, overwrites it with
+        // SLP_TYP | SLP_EN and then waits for WAK_STS forever.
+        for off in [FADT_SLEEP_CONTROL_REG, FADT_SLEEP_STATUS_REG] {
+            write_gas_mem8(&mut t[off..off + 12], status_page + STATUS_SLEEP_OFF as u64);
+        }
         t[FADT_MINOR_VERSION] = 0;
         put_u64(t, FADT_HYPERVISOR_VENDOR_ID, 0);
         checksum_table(t);
@@ -453,6 +516,7 @@ pub fn build(
     Ok(AcpiTables {
         bytes: block,
         rsdp_addr: addr(RSDP_OFF),
+        status_page,
     })
 }
 
@@ -466,6 +530,7 @@ const AML_DWORD_PREFIX: u8 = 0x0c;
 const AML_QWORD_PREFIX: u8 = 0x0e;
 const AML_SCOPE_OP: u8 = 0x10;
 const AML_BUFFER_OP: u8 = 0x11;
+const AML_PACKAGE_OP: u8 = 0x12;
 const AML_ROOT_CHAR: u8 = b'\\';
 const AML_EXT_OP_PREFIX: u8 = 0x5b;
 const AML_DEVICE_OP: u8 = 0x82;
@@ -484,12 +549,16 @@ pub const UART_HID: &str = "PNP0501";
 pub const UART_DEVICE: [u8; 4] = *b"COM1";
 /// `_UID` of the UART device.
 pub const UART_UID: u64 = 1;
+/// SLP_TYPa and SLP_TYPb of `\_S5`: the sleep control value a powering-off
+/// partition writes is then `(5 << 2) | SLP_EN` = 0x34.
+pub const S5_SLP_TYP: u8 = 5;
 
-/// The DSDT's AML: nothing, or the console UART at `console_uart` as
+/// The DSDT's AML: `\_S5`, then, with `console_uart`, that UART as
 /// `\_SB.COM1` (PNP0501, one I/O range of 8 ports, no interrupt).
 pub fn dsdt_aml(console_uart: Option<u16>) -> Vec<u8> {
+    let mut aml = s5_aml();
     let Some(base) = console_uart else {
-        return Vec::new();
+        return aml;
     };
     let mut device = UART_DEVICE.to_vec();
     device.extend(aml_name(b"_HID", &aml_dword(eisa_id(UART_HID))));
@@ -499,7 +568,21 @@ pub fn dsdt_aml(console_uart: Option<u16>) -> Vec<u8> {
     let mut scope = vec![AML_ROOT_CHAR];
     scope.extend_from_slice(b"_SB_");
     scope.extend(aml_package(&[AML_EXT_OP_PREFIX, AML_DEVICE_OP], &device));
-    aml_package(&[AML_SCOPE_OP], &scope)
+    aml.extend(aml_package(&[AML_SCOPE_OP], &scope));
+    aml
+}
+
+/// `Name (\_S5, Package () { 5, 5 })`: a package of two integers, SLP_TYPa
+/// and SLP_TYPb.
+fn s5_aml() -> Vec<u8> {
+    let typ = aml_integer(u64::from(S5_SLP_TYP));
+    let mut body = vec![2]; // NumElements
+    body.extend_from_slice(&typ);
+    body.extend_from_slice(&typ);
+    let mut out = vec![AML_NAME_OP, AML_ROOT_CHAR];
+    out.extend_from_slice(b"_S5_");
+    out.extend(aml_package(&[AML_PACKAGE_OP], &body));
+    out
 }
 
 /// `ResourceTemplate () { IO (Decode16, base, base, 1, 8) }`: the I/O port
@@ -657,6 +740,16 @@ fn write_gas_io32(g: &mut [u8], port: u64) {
     put_u64(g, 4, port);
 }
 
+/// A Generic Address Structure for an 8-bit register in system memory,
+/// accessed by bytes.
+fn write_gas_mem8(g: &mut [u8], addr: u64) {
+    g[0] = 0; // address space id: system memory
+    g[1] = 8; // register bit width
+    g[2] = 0; // register bit offset
+    g[3] = 1; // access size: byte
+    put_u64(g, 4, addr);
+}
+
 /// A Processor Local APIC structure (MADT type 0).
 fn write_lapic(e: &mut [u8], uid: u8, apic_id: u8, flags: u32) {
     e[0] = 0; // type: Processor Local APIC
@@ -771,21 +864,36 @@ mod tests {
             (1 << 2) | (1 << 5),
             "IAPC_BOOT_ARCH: NO_VGA | NO_CMOS_RTC, no 8042"
         );
-        assert_eq!(u32_at(f, 112), 1 | (1 << 4) | (1 << 5) | (1 << 20), "flags");
-        assert_eq!(&f[116..129], &[0; 13], "no reset register/value");
+        assert_eq!(
+            u32_at(f, 112),
+            1 | (1 << 4) | (1 << 5) | (1 << 10) | (1 << 20),
+            "flags: WBINVD, PWR_BUTTON, SLP_BUTTON, RESET_REG_SUP, HW_REDUCED_ACPI"
+        );
+        // The reset register: the status page's byte 0, system memory, 8
+        // bits, byte access; RESET_VALUE 1.
+        let page = BASE + 0xf000;
+        assert_eq!(t.status_page, page);
+        assert_eq!(&f[116..120], &[0, 8, 0, 1], "RESET_REG");
+        assert_eq!(u64_at(f, 120), page, "RESET_REG address");
+        assert_eq!(f[128], 1, "RESET_VALUE");
+        // Sleep control and sleep status: both the status page's byte 1.
+        for off in [244, 256] {
+            assert_eq!(&f[off..off + 4], &[0, 8, 0, 1], "sleep GAS at {off}");
+            assert_eq!(u64_at(f, off + 4), page + 1, "sleep GAS at {off}");
+        }
         // X_PM_TMR_BLK: system I/O, 32 bits, offset 0, dword access.
         assert_eq!(&f[208..212], &[1, 32, 0, 3]);
         assert_eq!(u64_at(f, 212), 0x608);
         // Other extended blocks are zero.
-        for off in (148..208).step_by(12).chain((220..268).step_by(12)) {
+        for off in (148..208).step_by(12).chain((220..244).step_by(12)) {
             assert_eq!(&f[off..off + 12], &[0; 12], "GAS at {off}");
         }
         assert_eq!(u64_at(f, 268), 0, "hypervisor vendor id");
-        // DSDT: both pointers agree, empty definition block.
         let dsdt_addr = u64_at(f, 140);
         assert_eq!(u64::from(u32_at(f, 40)), dsdt_addr);
+        // DSDT: both pointers agree, `\_S5` only.
         let dsdt = table(&t, BASE, dsdt_addr, b"DSDT");
-        assert_eq!(dsdt.len(), 36);
+        assert_eq!(dsdt.len(), 49);
         assert_eq!(dsdt[8], 2);
     }
 
@@ -875,7 +983,7 @@ mod tests {
     /// the block ending with the MADT.
     #[test]
     fn layout_follows_the_dsdt_length() {
-        for (uart, dsdt_len, madt_off) in [(None, 36, 0x1f0), (Some(0x3f8), 85, 0x220)] {
+        for (uart, dsdt_len, madt_off) in [(None, 49, 0x200), (Some(0x3f8), 98, 0x230)] {
             let t = build(BASE, &[1, 2], 0x608, 0xf, uart).unwrap();
             let d = dsdt(&t, BASE);
             assert_eq!(d.as_ptr() as usize - t.bytes.as_ptr() as usize, 0x1c0);
@@ -894,12 +1002,15 @@ mod tests {
         Scope(Vec<u8>, Vec<Term>),
         Device([u8; 4], Vec<Term>),
         Name([u8; 4], Data),
+        /// A name with the root prefix (`\_S5_`).
+        RootName([u8; 4], Data),
     }
 
     #[derive(Debug, PartialEq)]
     enum Data {
         Int(u64),
         Buffer(Vec<u8>),
+        Package(Vec<Data>),
     }
 
     /// (PkgLength value, bytes it takes).
@@ -957,6 +1068,19 @@ mod tests {
                 assert_eq!(size, Data::Int(bytes.len() as u64), "buffer size");
                 (Data::Buffer(bytes), len)
             }
+            0x12 => {
+                let (body, len) = package(b, 1);
+                let count = usize::from(body[0]);
+                let mut elements = Vec::new();
+                let mut rest = &body[1..];
+                while !rest.is_empty() {
+                    let (d, n) = data(rest);
+                    elements.push(d);
+                    rest = &rest[n..];
+                }
+                assert_eq!(elements.len(), count, "NumElements");
+                (Data::Package(elements), len)
+            }
             op => panic!("unexpected data opcode {op:#x}"),
         }
     }
@@ -977,6 +1101,10 @@ mod tests {
                     let (body, len) = package(b, 2);
                     (Term::Device(seg(body), terms(&body[4..])), len)
                 }
+                [0x08, b'\\', ..] => {
+                    let (d, n) = data(&b[6..]);
+                    (Term::RootName(seg(&b[2..]), d), 6 + n)
+                }
                 [0x08, ..] => {
                     let (d, n) = data(&b[5..]);
                     (Term::Name(seg(&b[1..]), d), 5 + n)
@@ -989,17 +1117,70 @@ mod tests {
         out
     }
 
+    /// `Name (\_S5, Package () { 5, 5 })`.
+    fn s5() -> Term {
+        Term::RootName(*b"_S5_", Data::Package(vec![Data::Int(5), Data::Int(5)]))
+    }
+
+    #[test]
+    fn dsdt_names_s5() {
+        for uart in [None, Some(0x2f8)] {
+            let t = build(BASE, &[1], 0x608, 0xf, uart).unwrap();
+            let aml = &dsdt(&t, BASE)[HEADER_LEN..];
+            let terms = terms(aml);
+            assert_eq!(terms[0], s5(), "\\_S5 first");
+            assert_eq!(terms.len(), 1 + usize::from(uart.is_some()));
+        }
+        // SLP_TYPa 5: the control value a powering-off kernel writes,
+        // ((SLP_TYPa << 2) & 0x1c) | SLP_EN, has SLP_EN set and WAK_STS clear.
+        let control = ((S5_SLP_TYP << 2) & 0x1c) | mint_logic::load_image::SLP_EN;
+        assert_eq!(control, 0x34);
+        assert_eq!(control & 0x80, 0);
+    }
+
+    #[test]
+    fn status_page_is_the_blocks_last_page() {
+        assert_eq!(STATUS_PAGE_OFFSET, 0xf000);
+        let page = STATUS_PAGE_OFFSET..STATUS_PAGE_OFFSET + STATUS_PAGE_LEN;
+        assert_eq!(page.end, ACPI_BLOCK_SIZE);
+        // Neither the tables' room nor the page tables overlap it.
+        for other in [
+            0..ACPI_TABLES_MAX,
+            PAGE_TABLES_OFFSET..PAGE_TABLES_OFFSET + PAGE_TABLE_LEN,
+        ] {
+            assert!(
+                other.end <= page.start || page.end <= other.start,
+                "{other:x?}"
+            );
+        }
+        // The largest table set stays far below it, and the block's bytes
+        // never reach it (the page is left to the window scrub).
+        let ids: Vec<u32> = (0..=0xfe).filter(|&i| i != 0x80).collect();
+        let t = build(BASE, &ids, 0x608, 0x80, Some(0x2f8)).unwrap();
+        assert!((t.bytes.len() as u64) < STATUS_PAGE_OFFSET);
+        assert_eq!(t.status_page, BASE + STATUS_PAGE_OFFSET);
+        // Above 4 GiB too: the GAS addresses are 64-bit.
+        let base = 0x1_2000_0000;
+        let t = build(base, &[1], 0x608, 0xf, None).unwrap();
+        let (f, _) = via_xsdt(&t, base);
+        assert_eq!(u64_at(f, 120), base + 0xf000);
+        assert_eq!(u64_at(f, 248), base + 0xf001);
+        assert_eq!(u64_at(f, 260), base + 0xf001);
+    }
+
     #[test]
     fn dsdt_describes_the_console_uart_without_an_interrupt() {
         let t = build(BASE, &[1], 0x608, 0xf, Some(0x2f8)).unwrap();
         let d = dsdt(&t, BASE);
         assert_eq!(d[8], 2, "revision");
-        assert_eq!(d.len(), 85);
+        assert_eq!(d.len(), 98);
         let aml = &d[HEADER_LEN..];
         // The exact bytes (what iasl makes of the ASL in the module notes,
         // except that iasl leaves the end tag's checksum 0).
         #[rustfmt::skip]
-        let expected: [u8; 49] = [
+        let expected: [u8; 62] = [
+            0x08, b'\\', b'_', b'S', b'5', b'_',                   // Name (\_S5,
+            0x12, 0x06, 0x02, 0x0a, 0x05, 0x0a, 0x05,                //   Package (2) { 5, 5 })
             0x10, 0x30, b'\\', b'_', b'S', b'B', b'_',             // Scope (\_SB_), PkgLength 48
             0x5b, 0x82, 0x28, b'C', b'O', b'M', b'1',                // Device (COM1), PkgLength 40
             0x08, b'_', b'H', b'I', b'D', 0x0c, 0x41, 0xd0, 0x05, 0x01, // Name (_HID, EisaId ("PNP0501"))
@@ -1013,17 +1194,20 @@ mod tests {
         let crs = vec![0x47, 0x01, 0xf8, 0x02, 0xf8, 0x02, 0x01, 0x08, 0x79, 0x42];
         assert_eq!(
             terms(aml),
-            vec![Term::Scope(
-                b"\\_SB_".to_vec(),
-                vec![Term::Device(
-                    *b"COM1",
-                    vec![
-                        Term::Name(*b"_HID", Data::Int(0x0105_d041)),
-                        Term::Name(*b"_UID", Data::Int(1)),
-                        Term::Name(*b"_CRS", Data::Buffer(crs.clone())),
-                    ]
-                )]
-            )]
+            vec![
+                s5(),
+                Term::Scope(
+                    b"\\_SB_".to_vec(),
+                    vec![Term::Device(
+                        *b"COM1",
+                        vec![
+                            Term::Name(*b"_HID", Data::Int(0x0105_d041)),
+                            Term::Name(*b"_UID", Data::Int(1)),
+                            Term::Name(*b"_CRS", Data::Buffer(crs.clone())),
+                        ]
+                    )]
+                )
+            ]
         );
         // The resource template: one I/O descriptor (small item 0x08, length
         // 7), no IRQ descriptor (0x22/0x23) and no extended IRQ (0x89), then
@@ -1044,7 +1228,7 @@ mod tests {
         for base in [0x3f8u16, 0x3e8, 0x2e8, 0x1000, MAX_UART_BASE] {
             let t = build(BASE, &[1], 0x608, 0xf, Some(base)).unwrap();
             let d = dsdt(&t, BASE);
-            let Term::Scope(_, dev) = &terms(&d[HEADER_LEN..])[0] else {
+            let Term::Scope(_, dev) = &terms(&d[HEADER_LEN..])[1] else {
                 panic!()
             };
             let Term::Device(_, names) = &dev[0] else {
@@ -1058,9 +1242,10 @@ mod tests {
             assert_eq!(sum(crs), 0);
         }
         let t = build(BASE, &[1], 0x608, 0xf, None).unwrap();
-        assert!(
-            terms(&dsdt(&t, BASE)[HEADER_LEN..]).is_empty(),
-            "no UART, no AML"
+        assert_eq!(
+            terms(&dsdt(&t, BASE)[HEADER_LEN..]),
+            vec![s5()],
+            "no UART: only \\_S5"
         );
     }
 

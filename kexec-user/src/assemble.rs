@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | kernel segments | the bzImage's protected-mode code at the load address | the decompressed `vmlinux`'s `PT_LOAD`s at load + (`p_paddr` - `LOAD_PHYSICAL_ADDR`), bss as zeroes |
 //! | entry | `code32_start` = load address, 32-bit protocol | `startup_64` = load + (`e_entry` - `LOAD_PHYSICAL_ADDR`), 64-bit protocol |
-//! | ACPI block | ACPI tables | ACPI tables, then identity page tables at +0x8000 |
+//! | ACPI block | ACPI tables; the status page at +0xf000 | ACPI tables, identity page tables at +0x8000; the status page at +0xf000 |
 //! | zero page | built by [`crate::zeropage`] | the same, `KASLR_FLAG` cleared |
 //! | KASLR | the kernel's decompressor may randomize | none, as with `nokaslr` |
 //!
@@ -22,7 +22,7 @@ use std::fmt;
 use std::ops::Range;
 
 use anyhow::{bail, Context, Result};
-use mint_logic::load_image::{MAX_SEGMENTS, PAGE_TABLE_LEN};
+use mint_logic::load_image::{MAX_SEGMENTS, PAGE_TABLE_LEN, STATUS_PAGE_LEN};
 use mint_logic::memrange::MemRange;
 
 use crate::acpi::{self, ACPI_BLOCK_SIZE, PAGE_TABLES_OFFSET};
@@ -108,6 +108,9 @@ pub struct Assembled {
     pub entry: u64,
     /// With [`Entry::Decompressed64`]: the identity page tables (CR3).
     pub page_table: Option<u64>,
+    /// The partition's status page (the ACPI block's last page), which its
+    /// FADT's reset and sleep registers point at and the module watches.
+    pub status_page: u64,
     /// Bytes of kernel the module copies: the bzImage payload, or the
     /// decompressed `PT_LOAD` segments (bss included).
     pub kernel_bytes: u64,
@@ -155,7 +158,8 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
     )?;
 
     // The partition sees its private low RAM, its window as RAM, and the
-    // ACPI block inside the window as ACPI data; nothing else exists for it.
+    // whole ACPI block inside the window (tables, page tables, status page)
+    // as ACPI data; nothing else exists for it.
     let e820 = E820Table::build(&[
         (p.low_ram.clone(), E820Type::Ram),
         (p.window.start..p.window.end(), E820Type::Ram),
@@ -234,6 +238,20 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
     if let Some(r) = &plan.initrd {
         segments.push((r.start, Cow::Borrowed(initrd)));
     }
+    // The status page starts all zero from the window scrub: no segment may
+    // write it, and the ACPI data range of the e820 map covers it.
+    let status = tables.status_page..tables.status_page + STATUS_PAGE_LEN;
+    if status.start < acpi_range.start
+        || status.end > acpi_range.end
+        || segments
+            .iter()
+            .any(|(dest, d)| *dest < status.end && status.start < dest + d.len() as u64)
+    {
+        bail!(
+            "the status page {:#x} is not a free page of the ACPI block",
+            status.start
+        );
+    }
     if segments.len() > MAX_SEGMENTS as usize {
         bail!(
             "{} segments (the kernel has too many PT_LOAD segments); the module takes at most {MAX_SEGMENTS}",
@@ -241,7 +259,13 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         );
     }
     let refs: Vec<(u64, &[u8])> = segments.iter().map(|(d, b)| (*d, &b[..])).collect();
-    let blob = load_blob::encode(entry, plan.zero_page, page_table, &refs);
+    let blob = load_blob::encode(
+        entry,
+        plan.zero_page,
+        page_table,
+        Some(tables.status_page),
+        &refs,
+    );
     load_blob::check(&blob, p.window).context("load image failed the module's checks")?;
     Ok(Assembled {
         blob,
@@ -250,6 +274,7 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         entry_kind: inputs.entry,
         entry,
         page_table,
+        status_page: tables.status_page,
         kernel_bytes,
         decompressed,
     })
@@ -324,9 +349,11 @@ mod tests {
         assert_eq!(&acpi[0x1c0..0x1c4], b"DSDT");
         assert_eq!(
             u32::from_le_bytes(acpi[0x1c4..0x1c8].try_into().unwrap()),
-            85
+            98
         );
-        assert_eq!(&acpi[0x220..0x224], b"APIC");
+        assert_eq!(&acpi[0x230..0x234], b"APIC");
+        assert_eq!(img.status_page(), Some(a.status_page));
+        assert_eq!(a.status_page, a.rsdp + 0xf000);
         assert_eq!(segs[4].1.len(), 300_000);
         // e820: low RAM, then the window split around the ACPI block.
         assert_eq!(zp[0x1e8], 4);
@@ -370,6 +397,9 @@ mod tests {
         assert_eq!(segs[3].1, &pagetable::identity_4g(pt)[..]);
         assert_eq!(segs[2].0, acpi.start);
         assert!(segs[2].0 + segs[2].1.len() as u64 <= pt);
+        // The status page follows the page tables, in the block's last page.
+        assert_eq!(img.status_page(), Some(acpi.start + 0xf000));
+        assert!(pt + PAGE_TABLE_LEN <= acpi.start + 0xf000);
         // The entry is startup_64, inside a kernel segment: the first one,
         // at the load address.
         let ksegs: Vec<_> = segs[4..segs.len() - 1].to_vec();
@@ -421,6 +451,74 @@ mod tests {
         )
         .unwrap();
         assert!(again.blob == a.blob);
+    }
+
+    /// e820 entries of a zero page: (addr, size, type).
+    fn e820(zp: &[u8]) -> Vec<(u64, u64, u32)> {
+        let n = usize::from(zp[0x1e8]);
+        (0..n)
+            .map(|i| {
+                let e = &zp[0x2d0 + 20 * i..0x2d0 + 20 * (i + 1)];
+                (
+                    u64::from_le_bytes(e[0..8].try_into().unwrap()),
+                    u64::from_le_bytes(e[8..16].try_into().unwrap()),
+                    u32::from_le_bytes(e[16..20].try_into().unwrap()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn status_page_in_the_acpi_block() {
+        let kernel = crate::bzimage::test_support::synth();
+        let initrd = vec![0x42u8; 0x5000];
+        let p = partition(64 << 20);
+        let a = assemble(
+            &p,
+            &Inputs {
+                kernel: &kernel,
+                initrd: Some(&initrd),
+                cmdline: "console=ttyS1",
+                mem_min: None,
+                console_uart: Some(0x2f8),
+                entry: Entry::Protected32,
+                decompressed: None,
+            },
+        )
+        .unwrap();
+        let acpi = a.plan.acpi.clone().unwrap();
+        assert_eq!(acpi.end - acpi.start, ACPI_BLOCK_SIZE);
+        let page = acpi.start + 0xf000;
+        assert_eq!(a.status_page, page);
+        assert_eq!(page + STATUS_PAGE_LEN, acpi.end, "the block's last page");
+        // The load image carries it, version 3.
+        let img = load_image::parse(&a.blob).unwrap();
+        assert_eq!(load_image::VERSION, 3);
+        assert_eq!(img.status_page(), Some(page));
+        img.validate_within(p.window).unwrap();
+        // No segment writes it: it starts all zero from the window scrub.
+        for (dest, data) in img.segments() {
+            let end = dest + data.len() as u64;
+            assert!(end <= page || page + STATUS_PAGE_LEN <= dest, "{dest:#x}");
+        }
+        // The e820 map lists the whole block, status page included, as ACPI data.
+        let zp = img.segments().next().unwrap().1;
+        let entries = e820(zp);
+        assert!(
+            entries.contains(&(acpi.start, ACPI_BLOCK_SIZE, 3)),
+            "{entries:x?}"
+        );
+        assert!(entries.iter().any(|&(addr, size, kind)| kind == 3
+            && addr <= page
+            && page + STATUS_PAGE_LEN <= addr + size));
+        // The FADT's reset and sleep registers point into it.
+        let block = img.segments().nth(2).unwrap().1;
+        assert_eq!(&block[0xa0..0xa4], b"FACP");
+        let fadt = &block[0xa0..0xa0 + 276];
+        let u64_at = |o: usize| u64::from_le_bytes(fadt[o..o + 8].try_into().unwrap());
+        assert_eq!(u64_at(120), page);
+        assert_eq!(u64_at(248), page + 1);
+        assert_eq!(u64_at(260), page + 1);
     }
 
     #[test]

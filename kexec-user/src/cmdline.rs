@@ -14,6 +14,13 @@
 //! | `tsc_early_khz=K` | the partition's TSC frequency is the host's measured value, not its own estimate from the shared legacy timers (its kernel still reads PIT channel 2 once, early, for `cpu_khz`) |
 //! | `reserve=0x3f8,8,...` | the other legacy UARTs (the host's console ttyS0, other partitions' consoles) are marked busy, so the partition's serial driver never probes their registers |
 //! | `panic=0` | a panicking partition halts instead of rebooting, which would reset the whole machine |
+//! | `no_ipi_broadcast=1` | a multi-CPU partition's kernel otherwise switches to "all but self" shorthand IPIs once all its CPUs are up, and its panic, reboot and poweroff path (`native_stop_other_cpus`) would then stop every CPU of the machine, the host's included; with it, every IPI goes to the partition's own APIC IDs |
+//! | `reboot=acpi` | a reboot writes the partition's own FADT reset register (its status page, which the host watches) first; without it, reboot quirks matched against the machine's DMI data (shared with the host) could send the partition's kernel straight to the keyboard controller or port 0xcf9, which reset the whole machine |
+//!
+//! `nmi_watchdog=0` is not among them: the parameter exists only in kernels
+//! built with `CONFIG_HARDLOCKUP_DETECTOR`, which `qemu/kernel.config`
+//! leaves out (a kernel without it would hand the unknown parameter to init
+//! as an environment variable).
 //!
 //! The user's `--append` comes last, so it can add to or override these.
 //!
@@ -57,6 +64,8 @@ pub fn defaults(name: &str, tsc_khz: u32) -> Vec<String> {
         .collect();
     args.push(format!("reserve={}", others.join(",")));
     args.push("panic=0".into());
+    args.push("no_ipi_broadcast=1".into());
+    args.push("reboot=acpi".into());
     args
 }
 
@@ -79,7 +88,7 @@ mod tests {
         assert_eq!(
             compose("os2", 2_500_000, None),
             "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0"
+             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 no_ipi_broadcast=1 reboot=acpi"
         );
     }
 
@@ -87,7 +96,7 @@ mod tests {
     fn append_comes_last() {
         let line = compose("os3", 1000, Some("  quiet mint.nonce=42 "));
         assert!(line.starts_with("console=ttyS2 "));
-        assert!(line.ends_with(" panic=0 quiet mint.nonce=42"));
+        assert!(line.ends_with(" panic=0 no_ipi_broadcast=1 reboot=acpi quiet mint.nonce=42"));
     }
 
     #[test]

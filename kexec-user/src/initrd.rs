@@ -203,11 +203,17 @@ mod tests {
     #[test]
     fn leaves_other_compressions_to_the_kernel() {
         let zstd = [0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3];
-        assert_eq!(decompress(&zstd), Err(Unchanged::OtherCompression("zstd", 0)));
+        assert_eq!(
+            decompress(&zstd),
+            Err(Unchanged::OtherCompression("zstd", 0))
+        );
         let mut mixed = cpio("a", b"1");
         let at = mixed.len();
         mixed.extend_from_slice(&[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 9]);
-        assert_eq!(decompress(&mixed), Err(Unchanged::OtherCompression("xz", at)));
+        assert_eq!(
+            decompress(&mixed),
+            Err(Unchanged::OtherCompression("xz", at))
+        );
         let (kept, why) = decompress_or_keep(&zstd);
         assert_eq!(&*kept, &zstd[..]);
         assert!(why.is_some());

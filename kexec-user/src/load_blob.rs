@@ -5,7 +5,7 @@
 
 use mint_logic::load_image::{
     FLAG_ENTRY_64, HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_COUNT, OFF_ENTRY, OFF_FLAGS, OFF_MAGIC,
-    OFF_PAGE_TABLE, OFF_TOTAL_LEN, OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
+    OFF_PAGE_TABLE, OFF_STATUS_PAGE, OFF_TOTAL_LEN, OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
 };
 
 /// Serializes a load image: header, segment table, then the segments' data.
@@ -14,6 +14,9 @@ use mint_logic::load_image::{
 /// protocol at `entry` (the bzImage's `code32_start`), or the physical address
 /// of identity page tables to enter it in long mode (the decompressed
 /// kernel's `startup_64`).
+///
+/// `status_page`: the physical address of the partition's 4 KiB status page
+/// (the last page of the ACPI block, which its FADT points at), or `None`.
 ///
 /// `segments` are `(dest, data)` pairs, in the order the module will copy
 /// them. The caller is responsible for a valid image (1 to
@@ -24,6 +27,7 @@ pub fn encode(
     entry: u64,
     boot_params: u64,
     entry_64_page_table: Option<u64>,
+    status_page: Option<u64>,
     segments: &[(u64, &[u8])],
 ) -> Vec<u8> {
     let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
@@ -41,6 +45,8 @@ pub fn encode(
         blob[OFF_FLAGS..OFF_FLAGS + 4].copy_from_slice(&FLAG_ENTRY_64.to_le_bytes());
         blob[OFF_PAGE_TABLE..OFF_PAGE_TABLE + 8].copy_from_slice(&pt.to_le_bytes());
     }
+    let status_page = status_page.unwrap_or(0);
+    blob[OFF_STATUS_PAGE..OFF_STATUS_PAGE + 8].copy_from_slice(&status_page.to_le_bytes());
     blob.reserve_exact(total - HEADER_LEN);
     for (dest, data) in segments {
         blob.extend_from_slice(&dest.to_le_bytes());
@@ -78,8 +84,9 @@ mod tests {
             (0x4000_2000, &cmdline),
             (0x4100_0000, &kernel),
         ];
-        let blob = encode(0x4100_0000, 0x4000_1000, None, &segs);
+        let blob = encode(0x4100_0000, 0x4000_1000, None, Some(0x4001_f000), &segs);
         assert_eq!(&blob[..8], b"MINTLOAD");
+        assert_eq!(&blob[8..12], &3u32.to_le_bytes(), "version 3");
         assert_eq!(
             total_len_from_prefix(&blob[..HEADER_LEN]),
             Some(Ok(blob.len() as u64))
@@ -88,6 +95,8 @@ mod tests {
         assert_eq!(img.entry(), 0x4100_0000);
         assert_eq!(img.boot_params(), 0x4000_1000);
         assert_eq!(img.segment_count(), 3);
+        assert_eq!(img.status_page(), Some(0x4001_f000));
+        assert_eq!(img.entry_64_page_table(), None);
         let back: Vec<(u64, &[u8])> = img.segments().collect();
         assert_eq!(back, segs);
         let window = MemRange {
@@ -103,22 +112,61 @@ mod tests {
             check(&blob, small),
             Err(LoadImageError::OutsideWindow { index: 2 })
         );
+        // No status page; and one outside the window.
+        let none = encode(0x4100_0000, 0x4000_1000, None, None, &segs);
+        assert_eq!(parse(&none).unwrap().status_page(), None);
+        assert_eq!(&none[56..64], &[0; 8]);
+        assert_eq!(check(&none, window), Ok(()));
+        let outside = encode(0x4100_0000, 0x4000_1000, None, Some(0x5000_0000), &segs);
+        assert_eq!(
+            check(&outside, window),
+            Err(LoadImageError::StatusPageOutside)
+        );
+        let unaligned = encode(0x4100_0000, 0x4000_1000, None, Some(0x4001_f001), &segs);
+        assert_eq!(parse(&unaligned), Err(LoadImageError::BadStatusPage));
+    }
+
+    #[test]
+    fn roundtrip_with_the_64_bit_entry() {
+        let zp = vec![0u8; 4096];
+        let pt = vec![0u8; mint_logic::load_image::PAGE_TABLE_LEN as usize];
+        let kernel = vec![0x90u8; 8192];
+        let segs: [(u64, &[u8]); 3] = [
+            (0x4000_0000, &zp),
+            (0x4000_a000, &pt),
+            (0x4020_0000, &kernel),
+        ];
+        let blob = encode(
+            0x4020_0000,
+            0x4000_0000,
+            Some(0x4000_a000),
+            Some(0x4001_1000),
+            &segs,
+        );
+        let img = parse(&blob).unwrap();
+        assert_eq!(img.entry_64_page_table(), Some(0x4000_a000));
+        assert_eq!(img.status_page(), Some(0x4001_1000));
+        let window = MemRange {
+            start: 0x4000_0000,
+            size: 0x1000_0000,
+        };
+        assert_eq!(check(&blob, window), Ok(()));
     }
 
     #[test]
     fn invalid_inputs_are_caught_by_the_parser() {
         assert_eq!(
-            parse(&encode(0, 0, None, &[])),
+            parse(&encode(0, 0, None, None, &[])),
             Err(LoadImageError::BadSegmentCount)
         );
         let one: &[u8] = &[1];
         let many = vec![(0u64, one); MAX_SEGMENTS as usize + 1];
         assert_eq!(
-            parse(&encode(0, 0, None, &many)),
+            parse(&encode(0, 0, None, None, &many)),
             Err(LoadImageError::BadSegmentCount)
         );
         assert_eq!(
-            parse(&encode(0, 0, None, &[(0, &[])])),
+            parse(&encode(0, 0, None, None, &[(0, &[])])),
             Err(LoadImageError::EmptySegment { index: 0 })
         );
     }

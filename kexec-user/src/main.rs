@@ -249,12 +249,21 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         "  zero page {:#x}, ACPI RSDP {:#x}",
         plan.zero_page, assembled.rsdp
     );
+    println!(
+        "  status    {:#x} (the FADT's reset and sleep registers)",
+        assembled.status_page
+    );
     if let (Some(r), Some(data)) = (&plan.initrd, &initrd) {
         let how = match (&initrd_file, data) {
             (Some(file), Cow::Owned(_)) => format!(", inflated here from {} bytes", file.len()),
             _ => String::new(),
         };
-        println!("  initrd    {:#x}-{:#x}, {} bytes{how}", r.start, r.end - 1, data.len());
+        println!(
+            "  initrd    {:#x}-{:#x}, {} bytes{how}",
+            r.start,
+            r.end - 1,
+            data.len()
+        );
     }
     println!("  cmdline   {line}");
     println!("start it with: echo start > {}/state", dir.dir.display());

@@ -55,3 +55,14 @@ unload_and_report() {
     host_snapshot after
     dmesg_section
 }
+
+# wait_ended NAME SECONDS: wait until partition NAME no longer reads
+# `running` (the host saw its kernel end), at most SECONDS; prints the state.
+wait_ended() {
+    n=0
+    while [ "$(state $1)" = running ] && [ "$n" -lt $(($2 * 5)) ]; do
+        sleep 0.2
+        n=$((n + 1))
+    done
+    state $1
+}

@@ -1,4 +1,5 @@
-//! `cargo xtask build`: the module, the CLI and the initramfs images, in `out/`.
+//! `cargo xtask build`: the module, the CLI and the initramfs images, in `out/`
+//! (for the debug kernel, `out/debug/`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cmd::{self, Stage};
 use crate::cpio::Archive;
-use crate::paths;
+use crate::paths::{self, Kernel};
 use crate::setup::Toolchain;
 
 /// The artifacts a build leaves at stable paths.
@@ -20,26 +21,30 @@ pub struct Artifacts {
     pub host_initramfs: PathBuf,
     /// The partitions' initramfs (also inside the host's, as /os2-initramfs.cpio.gz).
     pub os2_initramfs: PathBuf,
+    /// The kernel configuration `bzimage` and `module` were built with.
+    pub kernel: Kernel,
 }
 
 const BUSYBOX: &str = "/bin/busybox";
 
+/// Builds the artifacts for `tc`'s kernel into `tc.kernel.out()`.
 pub fn build(tc: &Toolchain) -> Result<Artifacts> {
-    let out = paths::out();
+    let out = tc.kernel.out();
     fs::create_dir_all(&out)?;
     let ws = paths::workspace();
 
-    let stage = Stage::begin("building mint.ko");
+    let stage = Stage::begin(&format!("building mint.ko ({} kernel)", tc.kernel.name()));
+    let module_dir = module_build_dir(tc.kernel)?;
     cmd::run(
         Command::new("make")
             .arg("-C")
-            .arg(&ws)
+            .arg(&module_dir)
             .arg(format!("KDIR={}", tc.kdir.display()))
             .arg(format!("MINT_RUSTC={}", tc.rustc.display()))
             .arg(format!("MINT_RUSTDOC={}", tc.rustdoc.display()))
             .arg(format!("MINT_BINDGEN={}", tc.bindgen.display())),
     )?;
-    let module = copy(&ws.join("mint.ko"), &out.join("mint.ko"))?;
+    let module = copy(&module_dir.join("mint.ko"), &out.join("mint.ko"))?;
     stage.done();
 
     let stage = Stage::begin("building mint-kexec (static)");
@@ -80,6 +85,9 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     // The partition image: /init is the stamp, which execs /init.sh.
     let mut os2 = base_image(&fs::read(&init_stamp)?, &tsc_probe)?;
     os2.file("/init.sh", 0o755, &fs::read(qemu.join("os2-init.sh"))?);
+    // The same module: inside a partition it runs as the agent (rust/agent.rs),
+    // loaded by /init.sh with `mint.agent=1`.
+    os2.file("/mint.ko", 0o644, &fs::read(&module)?);
     os2.char_dev("/dev/kmsg", 0o600, 1, 11);
     fs::write(&os2_initramfs, os2.finish_gz()?)?;
     let host_initramfs = out.join("host-initramfs.cpio.gz");
@@ -95,6 +103,7 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
         kexec,
         host_initramfs,
         os2_initramfs,
+        kernel: tc.kernel,
     };
     println!("build: artifacts");
     for p in [
@@ -108,6 +117,72 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
         println!("    {:<40} {:>9} bytes", p.display(), len);
     }
     Ok(artifacts)
+}
+
+/// Where kbuild compiles the module for `kernel`. The normal kernel's build
+/// is the workspace itself (what a plain `make` uses). Kbuild writes objects
+/// next to the sources, and its rebuild checks compare command lines that
+/// name kernel headers by paths relative to KDIR, so two kernels must not
+/// share one object tree: the debug kernel's module is built in
+/// `out/debug/module/`, a copy of the module's sources that is refreshed
+/// before every build (a file is rewritten only when its content changed, so
+/// kbuild's incremental build keeps working).
+fn module_build_dir(kernel: Kernel) -> Result<PathBuf> {
+    let ws = paths::workspace();
+    if kernel == Kernel::Normal {
+        return Ok(ws);
+    }
+    let dir = kernel.out().join("module");
+    let mut wanted = Vec::new();
+    for e in fs::read_dir(&ws)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let top_level_source = ["Kbuild", "Makefile", "Cargo.toml"].contains(&name.as_str())
+            || [".S", ".c", ".h"].iter().any(|x| name.ends_with(x));
+        if top_level_source && e.file_type()?.is_file() {
+            wanted.push(PathBuf::from(name));
+        }
+    }
+    module_sources(&ws, Path::new("rust"), &mut wanted)?;
+    for rel in &wanted {
+        let data = fs::read(ws.join(rel))?;
+        let to = dir.join(rel);
+        if fs::read(&to).ok().as_deref() != Some(&data[..]) {
+            fs::create_dir_all(to.parent().expect("under dir"))?;
+            fs::write(&to, &data).with_context(|| format!("cannot write {}", to.display()))?;
+        }
+    }
+    // Sources deleted from the workspace go from the copy too.
+    let mut present = Vec::new();
+    if dir.join("rust").exists() {
+        module_sources(&dir, Path::new("rust"), &mut present)?;
+    }
+    for rel in present.iter().filter(|p| !wanted.contains(p)) {
+        let _ = fs::remove_file(dir.join(rel));
+    }
+    Ok(dir)
+}
+
+/// Collects the source files under `root/rel` (relative to `root`): every
+/// file except hidden ones and kbuild's outputs.
+fn module_sources(root: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    const OUTPUTS: &[&str] = &[
+        ".o", ".ko", ".mod", ".mod.c", ".cmd", ".d", ".a", ".rmeta", ".order", ".symvers",
+    ];
+    for e in fs::read_dir(root.join(rel))? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "target" || OUTPUTS.iter().any(|x| name.ends_with(x)) {
+            continue;
+        }
+        let kind = e.file_type()?;
+        if kind.is_dir() {
+            module_sources(root, &rel.join(&name), found)?;
+        } else if kind.is_file() {
+            found.push(rel.join(&name));
+        }
+    }
+    Ok(())
 }
 
 /// Builds a libc-free static program from one C file (the tiny helpers the

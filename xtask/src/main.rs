@@ -2,7 +2,8 @@
 //!
 //! - `setup`: install the toolchain and build the kernel (cached, idempotent)
 //! - `build`: build mint.ko, mint-kexec and the initramfs images into `out/`
-//! - `test`:  host unit tests, then the QEMU scenarios
+//! - `test`:  host unit tests, then the QEMU scenarios, on the normal and
+//!   the debug kernel
 //! - `demo`:  boot the host in QEMU and show what mint does
 
 mod bench;
@@ -17,7 +18,9 @@ mod scenarios;
 mod setup;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use paths::Kernel;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "mint developer tasks")]
@@ -29,10 +32,20 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// Install packages and bindgen, extract and build the kernel (cached).
-    Setup,
-    /// Setup, then build out/bzImage, out/mint.ko, out/mint-kexec and the initramfs images.
-    Build,
-    /// Build, then run the host unit tests and the QEMU scenarios.
+    Setup {
+        /// Which kernel(s) to configure and build.
+        #[arg(long, value_enum, default_value_t = KernelChoice::Normal)]
+        kernel: KernelChoice,
+    },
+    /// Setup, then build out/bzImage, out/mint.ko, out/mint-kexec and the
+    /// initramfs images (for the debug kernel: the same in out/debug/).
+    Build {
+        /// Which kernel(s) to build the artifacts for.
+        #[arg(long, value_enum, default_value_t = KernelChoice::Normal)]
+        kernel: KernelChoice,
+    },
+    /// Build, then run the host unit tests and the QEMU scenarios, on the
+    /// normal kernel and then on the debug kernel.
     Test {
         /// Only run scenarios whose name contains this string.
         #[arg(long)]
@@ -40,6 +53,13 @@ enum Task {
         /// Skip `cargo test` of the host crates.
         #[arg(long)]
         no_unit: bool,
+        /// Which kernel(s) to run the scenarios on.
+        #[arg(long, value_enum, default_value_t = KernelChoice::Both)]
+        kernel: KernelChoice,
+        /// Only the debug kernel (lockdep, atomic-sleep and kobject-release
+        /// checks): the same as `--kernel debug`.
+        #[arg(long, conflicts_with = "kernel")]
+        debug_kernel: bool,
     },
     /// Build, then boot the host in QEMU and show mint at work.
     Demo,
@@ -59,7 +79,29 @@ enum Task {
         accel: bench::AccelChoice,
     },
     /// Print the kernel build directory (KDIR) that setup prepared.
-    Kdir,
+    Kdir {
+        /// Print the debug kernel's instead.
+        #[arg(long)]
+        debug_kernel: bool,
+    },
+}
+
+/// `--kernel`: the normal kernel, the debug kernel, or both (in that order).
+#[derive(Clone, Copy, ValueEnum)]
+enum KernelChoice {
+    Normal,
+    Debug,
+    Both,
+}
+
+impl KernelChoice {
+    fn kernels(self) -> &'static [Kernel] {
+        match self {
+            KernelChoice::Normal => &[Kernel::Normal],
+            KernelChoice::Debug => &[Kernel::Debug],
+            KernelChoice::Both => &[Kernel::Normal, Kernel::Debug],
+        }
+    }
 }
 
 fn main() {
@@ -71,15 +113,32 @@ fn main() {
 
 fn run() -> Result<()> {
     match Cli::parse().task {
-        Task::Setup => setup::setup().map(|_| ()),
-        Task::Build => {
-            let tc = setup::setup()?;
-            build::build(&tc).map(|_| ())
+        Task::Setup { kernel } => {
+            let tools = setup::tools()?;
+            for k in kernel.kernels() {
+                setup::kernel(&tools, *k)?;
+            }
+            Ok(())
         }
-        Task::Test { scenario, no_unit } => {
-            let tc = setup::setup()?;
-            let artifacts = build::build(&tc)?;
-            scenarios::run_all(&artifacts, scenario.as_deref(), !no_unit)
+        Task::Build { kernel } => {
+            let tools = setup::tools()?;
+            for k in kernel.kernels() {
+                build::build(&setup::kernel(&tools, *k)?)?;
+            }
+            Ok(())
+        }
+        Task::Test {
+            scenario,
+            no_unit,
+            kernel,
+            debug_kernel,
+        } => {
+            let kernel = if debug_kernel {
+                KernelChoice::Debug
+            } else {
+                kernel
+            };
+            scenarios::test(kernel.kernels(), scenario.as_deref(), !no_unit)
         }
         Task::Demo => {
             let tc = setup::setup()?;
@@ -96,8 +155,13 @@ fn run() -> Result<()> {
             let artifacts = build::build(&tc)?;
             bench::bench(&artifacts, runs, accel)
         }
-        Task::Kdir => {
-            println!("{}", setup::current_kdir()?.display());
+        Task::Kdir { debug_kernel } => {
+            let kernel = if debug_kernel {
+                Kernel::Debug
+            } else {
+                Kernel::Normal
+            };
+            println!("{}", setup::current_kdir(kernel)?.display());
             Ok(())
         }
     }

@@ -5,7 +5,9 @@
 //! 3. the kernel source, extracted once into the cache;
 //! 4. the kernel, configured from `qemu/kernel.config` and built in a cache
 //!    directory keyed by kernel version + a hash of the configuration and
-//!    toolchain, so a second run is a no-op.
+//!    toolchain, so a second run is a no-op. The debug kernel
+//!    (`--kernel debug`) adds `qemu/kernel-debug.config` and is cached next
+//!    to it, with its own `current-debug` link.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -18,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::cmd::{self, Stage};
-use crate::paths;
+use crate::paths::{self, Kernel};
 
 /// Versions of Debian's rustc-web that are known to build Linux 6.12 with
 /// CONFIG_RUST (rustc-web, rust-web-src and libstd-rust-web-dev must match).
@@ -39,6 +41,7 @@ const OTHER_PACKAGES: &[&str] = &[
     "libssl-dev",
     "cpio",
     "busybox-static",
+    "acpica-tools",
     "qemu-system-x86",
     "xz-utils",
     "make",
@@ -57,6 +60,8 @@ pub struct Toolchain {
     pub bindgen: PathBuf,
     /// The configured and built kernel tree (`O=` directory).
     pub kdir: PathBuf,
+    /// Which configuration `kdir` was built with.
+    pub kernel: Kernel,
 }
 
 impl Toolchain {
@@ -71,34 +76,69 @@ impl Toolchain {
     }
 }
 
-/// Runs every setup step and returns the toolchain.
-pub fn setup() -> Result<Toolchain> {
-    let start = Instant::now();
+/// What every kernel build needs: packages, bindgen and the extracted source
+/// (setup steps 1-3).
+pub struct Tools {
+    rustc: PathBuf,
+    rustdoc: PathBuf,
+    bindgen: PathBuf,
+    src: PathBuf,
+}
+
+/// Setup steps 1-3: packages, bindgen, the kernel source.
+pub fn tools() -> Result<Tools> {
     let cache = paths::cache();
     fs::create_dir_all(&cache).with_context(|| format!("cannot create {}", cache.display()))?;
     ensure_packages()?;
     let bindgen = ensure_bindgen(&cache)?;
     let src = ensure_source(&cache)?;
-    let tc = Toolchain {
+    Ok(Tools {
         rustc: "/usr/bin/rustc".into(),
         rustdoc: "/usr/bin/rustdoc".into(),
         bindgen,
+        src,
+    })
+}
+
+/// Setup step 4 for one configuration: the kernel, configured and built
+/// (cached), and the toolchain that builds modules against it.
+pub fn kernel(tools: &Tools, kernel: Kernel) -> Result<Toolchain> {
+    let start = Instant::now();
+    let tc = Toolchain {
+        rustc: tools.rustc.clone(),
+        rustdoc: tools.rustdoc.clone(),
+        bindgen: tools.bindgen.clone(),
         kdir: PathBuf::new(),
+        kernel,
     };
-    let kdir = ensure_kernel(&cache, &src, &tc)?;
+    let kdir = ensure_kernel(&paths::cache(), &tools.src, &tc)?;
     println!(
-        "setup: ready in {} (KDIR={})",
+        "setup: {} kernel ready in {} (KDIR={})",
+        kernel.name(),
         cmd::elapsed(start),
         kdir.display()
     );
     Ok(Toolchain { kdir, ..tc })
 }
 
-/// The kernel build directory prepared by the last setup.
-pub fn current_kdir() -> Result<PathBuf> {
-    let link = paths::cache().join("kernel/current");
-    fs::canonicalize(&link)
-        .with_context(|| format!("{} missing: run `cargo xtask setup`", link.display()))
+/// Runs every setup step for the normal kernel and returns the toolchain.
+pub fn setup() -> Result<Toolchain> {
+    let start = Instant::now();
+    let tc = kernel(&tools()?, Kernel::Normal)?;
+    println!("setup: ready in {}", cmd::elapsed(start));
+    Ok(tc)
+}
+
+/// The kernel build directory of `kernel` prepared by the last setup.
+pub fn current_kdir(kernel: Kernel) -> Result<PathBuf> {
+    let link = kernel.current_link();
+    fs::canonicalize(&link).with_context(|| {
+        format!(
+            "{} missing: run `cargo xtask setup --kernel {}`",
+            link.display(),
+            kernel.name()
+        )
+    })
 }
 
 /// The installed version of a Debian package, if it is installed.
@@ -279,11 +319,22 @@ fn build_key(fragment: &str, tc: &Toolchain) -> Result<String> {
 }
 
 fn ensure_kernel(cache: &Path, src: &Path, tc: &Toolchain) -> Result<PathBuf> {
-    let fragment_path = paths::workspace().join("qemu/kernel.config");
-    let fragment = fs::read_to_string(&fragment_path)
-        .with_context(|| format!("cannot read {}", fragment_path.display()))?;
+    // The fragments, concatenated in order. The normal kernel's key is the
+    // hash of qemu/kernel.config alone, the debug kernel's that of both files.
+    let mut fragment = String::new();
+    for name in tc.kernel.fragments() {
+        let path = paths::workspace().join(name);
+        fragment.push_str(
+            &fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        );
+    }
     let key = build_key(&fragment, tc)?;
-    let kdir = cache.join(format!("kernel/{}-{key}", kernel_release(src)?));
+    let kdir = cache.join(format!(
+        "kernel/{}-{key}{}",
+        kernel_release(src)?,
+        tc.kernel.cache_suffix()
+    ));
     let built = kdir.join(".mint-built");
     if !built.exists() {
         fs::create_dir_all(&kdir)?;
@@ -291,23 +342,34 @@ fn ensure_kernel(cache: &Path, src: &Path, tc: &Toolchain) -> Result<PathBuf> {
         build_kernel(src, &kdir, tc)?;
         fs::write(&built, &key)?;
     } else {
-        println!("setup: kernel build cached ({})", kdir.display());
+        println!(
+            "setup: {} kernel build cached ({})",
+            tc.kernel.name(),
+            kdir.display()
+        );
     }
-    prune_other_builds(cache, &kdir);
-    let current = cache.join("kernel/current");
+    prune_other_builds(cache, &kdir, tc.kernel);
+    let current = tc.kernel.current_link();
     let _ = fs::remove_file(&current);
     symlink(&kdir, &current)?;
     Ok(kdir)
 }
 
-/// Removes kernel builds of older configurations (each is ~2 GiB).
-fn prune_other_builds(cache: &Path, keep: &Path) {
+/// Removes builds of older configurations of the same kernel kind (each is
+/// ~2 GiB); the other kind's build is kept.
+fn prune_other_builds(cache: &Path, keep: &Path, kernel: Kernel) {
     let Ok(entries) = fs::read_dir(cache.join("kernel")) else {
         return;
     };
+    let debug_suffix = Kernel::Debug.cache_suffix();
     for e in entries.flatten() {
         let p = e.path();
-        if p != keep && p.is_dir() && !e.file_type().map(|t| t.is_symlink()).unwrap_or(true) {
+        let is_debug = e.file_name().to_string_lossy().ends_with(debug_suffix);
+        if p != keep
+            && is_debug == (kernel == Kernel::Debug)
+            && p.is_dir()
+            && !e.file_type().map(|t| t.is_symlink()).unwrap_or(true)
+        {
             println!("setup: removing old kernel build {}", p.display());
             let _ = fs::remove_dir_all(&p);
         }
@@ -327,8 +389,11 @@ fn configure_kernel(src: &Path, kdir: &Path, fragment: &str, tc: &Toolchain) -> 
     if kdir.join(".mint-configured").exists() {
         return Ok(());
     }
-    let stage = Stage::begin("configuring the kernel (tinyconfig + qemu/kernel.config)");
-    cmd::output(kmake(src, kdir, tc).arg("tinyconfig"))?;
+    let stage = Stage::begin(&format!(
+        "configuring the {} kernel (tinyconfig + {})",
+        tc.kernel.name(),
+        tc.kernel.fragments().join(" + ")
+    ));
     // `CONFIG_X=...` lines, and `# CONFIG_X is not set` lines (options forced off).
     let wanted: Vec<&str> = fragment
         .lines()
@@ -337,6 +402,21 @@ fn configure_kernel(src: &Path, kdir: &Path, fragment: &str, tc: &Toolchain) -> 
             l.starts_with("CONFIG_") || (l.starts_with("# CONFIG_") && l.ends_with(" is not set"))
         })
         .collect();
+    // A later fragment may only add options: Kconfig would silently keep the
+    // last of two different settings of one symbol.
+    let symbol = |l: &str| {
+        let l = l.strip_prefix("# ").unwrap_or(l);
+        l.split(['=', ' ']).next().unwrap_or(l).to_string()
+    };
+    for (i, a) in wanted.iter().enumerate() {
+        if let Some(b) = wanted[..i]
+            .iter()
+            .find(|b| symbol(b) == symbol(a) && *b != a)
+        {
+            bail!("the configuration fragments disagree: {b:?} and later {a:?}");
+        }
+    }
+    cmd::output(kmake(src, kdir, tc).arg("tinyconfig"))?;
     let config = kdir.join(".config");
     let mut f = fs::OpenOptions::new().append(true).open(&config)?;
     for line in &wanted {
@@ -375,7 +455,12 @@ fn build_kernel(src: &Path, kdir: &Path, tc: &Toolchain) -> Result<()> {
         .map(|n| n.get())
         .unwrap_or(2);
     let stage = Stage::begin(&format!(
-        "building the kernel with {jobs} jobs (about 4-5 minutes on 2 cores)"
+        "building the {} kernel with {jobs} jobs ({} on 2 cores)",
+        tc.kernel.name(),
+        match tc.kernel {
+            Kernel::Normal => "about 4-5 minutes",
+            Kernel::Debug => "about 6-7 minutes",
+        }
     ));
     let log_path = kdir.join("build.log");
     let mut log = fs::File::create(&log_path)?;

@@ -1,11 +1,12 @@
-//! The image format `mint-kexec` writes to a partition's sysfs `load` file.
+//! The image format `mint-kexec` writes to a partition's sysfs `load` file,
+//! and the layout of the partition's status page.
 //!
 //! The module keeps the blob and copies its segments into the partition's
 //! memory window at start. All integers are little-endian:
 //!
 //! ```text
 //! 0   magic        b"MINTLOAD"
-//! 8   version      u32 = 2
+//! 8   version      u32 = 3
 //! 12  count        u32, number of segments, 1..=16
 //! 16  entry        u64, physical address of the kernel's entry point
 //! 24  boot_params  u64, physical address of the zero page
@@ -14,7 +15,9 @@
 //! 44  reserved     u32, 0
 //! 48  page_table   u64, with FLAG_ENTRY_64: physical address of the identity
 //!                  page tables (CR3) the CPU enters the kernel with; else 0
-//! 56  segment table: count × { dest u64, len u64 } (16 bytes each)
+//! 56  status_page  u64, physical address of the partition's status page
+//!                  (4 KiB aligned, inside the window); 0 for none
+//! 64  segment table: count × { dest u64, len u64 } (16 bytes each)
 //!     then the data of segment 0, 1, ... concatenated, no padding
 //! ```
 //!
@@ -25,10 +28,35 @@
 //!
 //! Errno choices ([`LoadImageError::errno`]): a blob that is not a mint image
 //! at all (bad magic or version) is `ENOEXEC`, like `execve` on a foreign
-//! format; a blob larger than [`MAX_TOTAL_LEN`] is `EFBIG`; segments, entry or
-//! boot parameters outside the partition's window are `EADDRNOTAVAIL`, as
-//! `kexec_load` answers for segments outside the crash kernel region; every
-//! other malformation (lengths, overlaps, empty segments) is `EINVAL`.
+//! format; a blob larger than [`MAX_TOTAL_LEN`] is `EFBIG`; segments, entry,
+//! boot parameters or the status page outside the partition's window are
+//! `EADDRNOTAVAIL`, as `kexec_load` answers for segments outside the crash
+//! kernel region; every other malformation (lengths, overlaps, empty
+//! segments, a misaligned status page) is `EINVAL`.
+//!
+//! # Status page
+//!
+//! A 4 KiB page of the window through which the partition's kernel tells the
+//! host how it ended. `mint-kexec` puts it in the last page of the ACPI block
+//! and points the partition's FADT at it; the window is scrubbed before every
+//! start, so the page starts all zero, and the module watches it while the
+//! partition runs. Offsets in the page ([`decode_status`] reads them):
+//!
+//! | offset | size | name | written by | meaning |
+//! |---|---|---|---|---|
+//! | 0x00 | u8 | RESET ([`STATUS_RESET_OFF`]) | the partition's kernel rebooting through ACPI (`acpi_reboot`): this byte is the FADT reset register | [`RESET_VALUE`]: the partition rebooted |
+//! | 0x01 | u8 | SLEEP ([`STATUS_SLEEP_OFF`]) | the partition's kernel powering off through ACPI (`acpi_hw_extended_sleep`): this byte is both the FADT sleep control and sleep status register | bit [`SLP_EN`] set: the partition entered S5 (poweroff) |
+//! | 0x04 | u32 | EVENT ([`STATUS_EVENT_OFF`]) | mint.ko running inside the partition (the agent) | a [`StatusEvent`]: 0 none, 1 reboot, 2 poweroff, 3 halt, 4 panic |
+//! | 0x08 | u32 | AGENT ([`STATUS_AGENT_OFF`]) | the agent, once its handlers are registered | [`AGENT_MAGIC`] (`"AGNT"`) |
+//!
+//! Because sleep control and sleep status are the same byte, the kernel's
+//! poweroff writes WAK_STS (0x80) to it, overwrites that with the control
+//! value (`SLP_TYPa << 2 | SLP_EN` = 0x34 for the DSDT's `_S5` of 5), and
+//! then spins forever waiting for WAK_STS to read back set, until the host
+//! stops the partition. A reboot writes the reset value, waits 15 ms and
+//! falls back to the machine's reset paths (keyboard controller, triple
+//! fault), so the host must see RESET and stop the partition within that
+//! time.
 //!
 //! This file uses [`MemRange`] from its sibling module `memrange`.
 
@@ -44,9 +72,9 @@ const EADDRNOTAVAIL: i32 = 99;
 /// The first 8 bytes of every image.
 pub const MAGIC: [u8; 8] = *b"MINTLOAD";
 /// The only format version.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Length of the fixed header, before the segment table.
-pub const HEADER_LEN: usize = 56;
+pub const HEADER_LEN: usize = 64;
 /// Flag: enter the kernel through the 64-bit boot protocol.
 pub const FLAG_ENTRY_64: u32 = 1;
 /// Bytes of identity page tables at `page_table` (PML4, PDPT, four PDs of
@@ -77,11 +105,38 @@ pub const OFF_TOTAL_LEN: usize = 32;
 pub const OFF_FLAGS: usize = 40;
 /// Offset of the page table address (u64).
 pub const OFF_PAGE_TABLE: usize = 48;
+/// Offset of the status page address (u64).
+pub const OFF_STATUS_PAGE: usize = 56;
+
+/// Size (and alignment) of the status page.
+pub const STATUS_PAGE_LEN: u64 = 4096;
+/// Status page: offset of the RESET byte (the FADT reset register).
+pub const STATUS_RESET_OFF: usize = 0x00;
+/// Status page: offset of the SLEEP byte (the FADT sleep control and sleep
+/// status register).
+pub const STATUS_SLEEP_OFF: usize = 0x01;
+/// Status page: offset of the EVENT u32 ([`StatusEvent`]), written by the agent.
+pub const STATUS_EVENT_OFF: usize = 0x04;
+/// Status page: offset of the AGENT u32 ([`AGENT_MAGIC`] once the agent runs).
+pub const STATUS_AGENT_OFF: usize = 0x08;
+/// Bytes at the start of the status page that hold every field.
+pub const STATUS_FIELDS_LEN: usize = 12;
+/// The FADT `RESET_VALUE`: what a rebooting partition writes to RESET.
+pub const RESET_VALUE: u8 = 0x01;
+/// SLP_EN, the sleep-enable bit of the sleep control register: set in SLEEP
+/// once the partition entered a sleep state (S5, poweroff: its DSDT has no
+/// other).
+pub const SLP_EN: u8 = 0x20;
+/// The AGENT value, `"AGNT"` read as a little-endian u32.
+pub const AGENT_MAGIC: u32 = u32::from_le_bytes(*b"AGNT");
+
+const _: () = assert!(AGENT_MAGIC == 0x544e_4741);
+const _: () = assert!(STATUS_AGENT_OFF + 4 == STATUS_FIELDS_LEN);
 
 /// Why a load image was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LoadImageError {
-    /// Shorter than the 56-byte header (EINVAL).
+    /// Shorter than the 64-byte header (EINVAL).
     Truncated,
     /// Does not start with `MINTLOAD` (ENOEXEC).
     BadMagic,
@@ -122,6 +177,11 @@ pub enum LoadImageError {
     /// With `FLAG_ENTRY_64`: the page tables are not inside one segment, or
     /// lie above 4 GiB (EADDRNOTAVAIL).
     PageTableOutside,
+    /// The status page address is not 4 KiB aligned (EINVAL).
+    BadStatusPage,
+    /// The 4 KiB status page is not entirely inside the partition's window
+    /// (EADDRNOTAVAIL).
+    StatusPageOutside,
 }
 
 impl LoadImageError {
@@ -133,8 +193,9 @@ impl LoadImageError {
             LoadImageError::OutsideWindow { .. }
             | LoadImageError::BootParamsOutside
             | LoadImageError::EntryOutside
-            | LoadImageError::PageTableOutside => EADDRNOTAVAIL,
-            LoadImageError::BadFlags => EINVAL,
+            | LoadImageError::PageTableOutside
+            | LoadImageError::StatusPageOutside => EADDRNOTAVAIL,
+            LoadImageError::BadFlags | LoadImageError::BadStatusPage => EINVAL,
             LoadImageError::Truncated
             | LoadImageError::BadSegmentCount
             | LoadImageError::LengthMismatch
@@ -148,7 +209,7 @@ impl LoadImageError {
 impl fmt::Display for LoadImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadImageError::Truncated => f.write_str("load image shorter than its 56-byte header"),
+            LoadImageError::Truncated => f.write_str("load image shorter than its 64-byte header"),
             LoadImageError::BadMagic => {
                 f.write_str("not a mint load image (bad magic; use mint-kexec)")
             }
@@ -190,6 +251,12 @@ impl fmt::Display for LoadImageError {
             ),
             LoadImageError::PageTableOutside => {
                 f.write_str("load image page tables are not inside one segment below 4 GiB")
+            }
+            LoadImageError::BadStatusPage => {
+                f.write_str("load image status page address is not 4 KiB aligned")
+            }
+            LoadImageError::StatusPageOutside => {
+                f.write_str("load image status page lies outside the partition's memory")
             }
         }
     }
@@ -252,6 +319,7 @@ pub struct LoadImage<'a> {
     boot_params: u64,
     flags: u32,
     page_table: u64,
+    status_page: u64,
     count: u32,
     table: &'a [u8],
     data: &'a [u8],
@@ -281,6 +349,10 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
     if !flags_ok || reserved != 0 {
         return Err(LoadImageError::BadFlags);
     }
+    let status_page = read_u64(blob, OFF_STATUS_PAGE).ok_or(LoadImageError::Truncated)?;
+    if status_page % STATUS_PAGE_LEN != 0 {
+        return Err(LoadImageError::BadStatusPage);
+    }
     let table_end = (count as usize)
         .checked_mul(SEGMENT_DESC_LEN)
         .and_then(|t| t.checked_add(HEADER_LEN))
@@ -307,6 +379,7 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
         boot_params,
         flags,
         page_table,
+        status_page,
         count,
         table,
         data,
@@ -323,6 +396,12 @@ impl<'a> LoadImage<'a> {
     /// (CR3); `None` for the 32-bit protocol.
     pub fn entry_64_page_table(&self) -> Option<u64> {
         (self.flags & FLAG_ENTRY_64 != 0).then_some(self.page_table)
+    }
+
+    /// Physical address of the partition's 4 KiB status page (see the module
+    /// notes), or `None` if the image has none.
+    pub fn status_page(&self) -> Option<u64> {
+        (self.status_page != 0).then_some(self.status_page)
     }
 
     /// Physical address of the zero page (`struct boot_params`).
@@ -345,7 +424,8 @@ impl<'a> LoadImage<'a> {
 
     /// Checks the image against the partition's memory `window`: every segment
     /// inside it (no wrap), no two segments overlapping, the 4 KiB at
-    /// `boot_params` inside one segment and `entry` inside a segment.
+    /// `boot_params` inside one segment, `entry` inside a segment, and the
+    /// status page, if any, inside the window.
     pub fn validate_within(&self, window: MemRange) -> Result<(), LoadImageError> {
         for (index, (dest, data)) in (0u32..).zip(self.segments()) {
             let len =
@@ -392,6 +472,11 @@ impl<'a> LoadImage<'a> {
                 return Err(LoadImageError::PageTableOutside);
             }
         }
+        if let Some(page) = self.status_page() {
+            if !window.contains_range(page, STATUS_PAGE_LEN) {
+                return Err(LoadImageError::StatusPageOutside);
+            }
+        }
         Ok(())
     }
 }
@@ -416,6 +501,126 @@ impl<'a> Iterator for Segments<'a> {
     }
 }
 
+/// What the agent (mint.ko inside the partition) reports in the status
+/// page's EVENT field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum StatusEvent {
+    /// Nothing happened yet (the page is scrubbed to zero).
+    None = 0,
+    /// The partition's kernel is rebooting.
+    Reboot = 1,
+    /// The partition's kernel is powering off.
+    Poweroff = 2,
+    /// The partition's kernel is halting.
+    Halt = 3,
+    /// The partition's kernel panicked.
+    Panic = 4,
+}
+
+impl StatusEvent {
+    /// The event with EVENT value `v`; `None` for an unknown value.
+    pub fn from_u32(v: u32) -> Option<StatusEvent> {
+        match v {
+            0 => Some(StatusEvent::None),
+            1 => Some(StatusEvent::Reboot),
+            2 => Some(StatusEvent::Poweroff),
+            3 => Some(StatusEvent::Halt),
+            4 => Some(StatusEvent::Panic),
+            _ => None,
+        }
+    }
+
+    /// The EVENT value of this event.
+    pub fn as_u32(self) -> u32 {
+        self as u32
+    }
+
+    /// How the partition ended, if this event ends it ([`StatusEvent::None`] does not).
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            StatusEvent::None => None,
+            StatusEvent::Reboot => Some(Outcome::Rebooted),
+            StatusEvent::Poweroff => Some(Outcome::PoweredOff),
+            StatusEvent::Halt => Some(Outcome::Halted),
+            StatusEvent::Panic => Some(Outcome::Panicked),
+        }
+    }
+}
+
+/// How a partition ended, as its status page tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// It rebooted.
+    Rebooted,
+    /// It powered off (entered S5).
+    PoweredOff,
+    /// It halted.
+    Halted,
+    /// It panicked.
+    Panicked,
+}
+
+impl Outcome {
+    /// A one-word name: `rebooted`, `powered-off`, `halted` or `panicked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Rebooted => "rebooted",
+            Outcome::PoweredOff => "powered-off",
+            Outcome::Halted => "halted",
+            Outcome::Panicked => "panicked",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Byte `off` of `b`, 0 past its end.
+fn byte_or_zero(b: &[u8], off: usize) -> u8 {
+    b.get(off).copied().unwrap_or(0)
+}
+
+/// The u32 at `off` of `b`, its missing bytes read as 0.
+fn u32_or_zero(b: &[u8], off: usize) -> u32 {
+    let mut v = [0u8; 4];
+    for (i, x) in v.iter_mut().enumerate() {
+        *x = byte_or_zero(b, off.saturating_add(i));
+    }
+    u32::from_le_bytes(v)
+}
+
+/// How the partition ended, read from the start of its status page
+/// (at least [`STATUS_FIELDS_LEN`] bytes; bytes past the end of
+/// `page_prefix` read as 0), or `None` while nothing says it ended.
+///
+/// EVENT comes first, if it is a known, non-zero [`StatusEvent`] (the agent
+/// knows best); else RESET equal to [`RESET_VALUE`] means
+/// [`Outcome::Rebooted`]; else [`SLP_EN`] set in SLEEP means
+/// [`Outcome::PoweredOff`].
+pub fn decode_status(page_prefix: &[u8]) -> Option<Outcome> {
+    let event = StatusEvent::from_u32(u32_or_zero(page_prefix, STATUS_EVENT_OFF));
+    if let Some(outcome) = event.and_then(StatusEvent::outcome) {
+        return Some(outcome);
+    }
+    if byte_or_zero(page_prefix, STATUS_RESET_OFF) == RESET_VALUE {
+        return Some(Outcome::Rebooted);
+    }
+    if byte_or_zero(page_prefix, STATUS_SLEEP_OFF) & SLP_EN != 0 {
+        return Some(Outcome::PoweredOff);
+    }
+    None
+}
+
+/// Whether the agent has announced itself in the status page (AGENT reads
+/// [`AGENT_MAGIC`]).
+pub fn agent_registered(page_prefix: &[u8]) -> bool {
+    u32_or_zero(page_prefix, STATUS_AGENT_OFF) == AGENT_MAGIC
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +640,17 @@ mod tests {
         page_table: u64,
         segments: &[(u64, &[u8])],
     ) -> Vec<u8> {
+        encode_full(entry, boot_params, flags, page_table, 0, segments)
+    }
+
+    fn encode_full(
+        entry: u64,
+        boot_params: u64,
+        flags: u32,
+        page_table: u64,
+        status_page: u64,
+        segments: &[(u64, &[u8])],
+    ) -> Vec<u8> {
         let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
         let total = HEADER_LEN + segments.len() * SEGMENT_DESC_LEN + data_len;
         let mut v = Vec::new();
@@ -447,6 +663,8 @@ mod tests {
         v.extend_from_slice(&flags.to_le_bytes());
         v.extend_from_slice(&0u32.to_le_bytes());
         v.extend_from_slice(&page_table.to_le_bytes());
+        v.extend_from_slice(&status_page.to_le_bytes());
+        assert_eq!(v.len(), HEADER_LEN);
         for (dest, d) in segments {
             v.extend_from_slice(&dest.to_le_bytes());
             v.extend_from_slice(&(d.len() as u64).to_le_bytes());
@@ -540,9 +758,16 @@ mod tests {
             total_len_from_prefix(&b[..HEADER_LEN]),
             Some(Err(LoadImageError::BadMagic))
         );
-        let mut b = blob.clone();
-        b[8] = 3;
-        assert_eq!(parse(&b), Err(LoadImageError::BadVersion));
+        // Version 2 (no status page field) and later versions are refused.
+        for version in [2u8, 4] {
+            let mut b = blob.clone();
+            b[8] = version;
+            assert_eq!(parse(&b), Err(LoadImageError::BadVersion));
+            assert_eq!(
+                total_len_from_prefix(&b[..HEADER_LEN]),
+                Some(Err(LoadImageError::BadVersion))
+            );
+        }
         for count in [0u32, 17, u32::MAX] {
             let mut b = blob.clone();
             b[12..16].copy_from_slice(&count.to_le_bytes());
@@ -660,6 +885,10 @@ mod tests {
             },
             BootParamsOutside,
             EntryOutside,
+            BadFlags,
+            PageTableOutside,
+            BadStatusPage,
+            StatusPageOutside,
         ];
         for e in all {
             let msg = e.to_string();
@@ -669,6 +898,8 @@ mod tests {
         assert_eq!(BadMagic.errno(), 8);
         assert_eq!(TooLarge.errno(), 27);
         assert_eq!(OutsideWindow { index: 0 }.errno(), 99);
+        assert_eq!(StatusPageOutside.errno(), 99);
+        assert_eq!(BadStatusPage.errno(), 22);
         assert_eq!(
             Overlap {
                 first: 0,
@@ -680,6 +911,166 @@ mod tests {
     }
 
     #[test]
+    fn header_layout() {
+        assert_eq!(HEADER_LEN, 64);
+        assert_eq!(OFF_STATUS_PAGE + 8, HEADER_LEN);
+        let zp = vec![0u8; 4096];
+        let b = encode_full(
+            0x2000_0000,
+            0x2000_0000,
+            0,
+            0,
+            0x2000_f000,
+            &[(0x2000_0000, &zp)],
+        );
+        assert_eq!(&b[0..8], b"MINTLOAD");
+        assert_eq!(&b[8..12], &3u32.to_le_bytes());
+        assert_eq!(&b[56..64], &0x2000_f000u64.to_le_bytes());
+        // The segment table follows the header.
+        assert_eq!(&b[64..72], &0x2000_0000u64.to_le_bytes());
+        assert_eq!(&b[72..80], &4096u64.to_le_bytes());
+    }
+
+    #[test]
+    fn status_page() {
+        let zp = vec![0u8; 4096];
+        let k = vec![0xccu8; 8192];
+        let segs: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2020_0000, &k)];
+        let with = |page: u64| encode_full(0x2020_0000, 0x2000_0000, 0, 0, page, segs);
+        // None: 0.
+        let b = with(0);
+        let img = parse(&b).unwrap();
+        assert_eq!(img.status_page(), None);
+        img.validate_within(WINDOW).unwrap();
+        // A page of the window that no segment covers, the last page of the
+        // window, and one inside a segment: all accepted.
+        for page in [0x2000_f000, WINDOW.end() - 4096, 0x2020_1000] {
+            let b = with(page);
+            let img = parse(&b).unwrap();
+            assert_eq!(img.status_page(), Some(page));
+            assert_eq!(img.validate_within(WINDOW), Ok(()), "{page:#x}");
+        }
+        // With the 64-bit entry too.
+        let pt = vec![0u8; PAGE_TABLE_LEN as usize];
+        let segs64: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2001_0000, &pt), (0x2020_0000, &k)];
+        let b = encode_full(
+            0x2020_0000,
+            0x2000_0000,
+            FLAG_ENTRY_64,
+            0x2001_0000,
+            0x2001_f000,
+            segs64,
+        );
+        let img = parse(&b).unwrap();
+        assert_eq!(img.entry_64_page_table(), Some(0x2001_0000));
+        assert_eq!(img.status_page(), Some(0x2001_f000));
+        img.validate_within(WINDOW).unwrap();
+        // Misaligned.
+        for page in [0x2000_f800, 0x2000_f001, 1, u64::MAX] {
+            assert_eq!(
+                parse(&with(page)),
+                Err(LoadImageError::BadStatusPage),
+                "{page:#x}"
+            );
+        }
+        // Outside the window: below, at its end, far above, at the top of
+        // the address space (the page would wrap).
+        for page in [
+            WINDOW.start - 4096,
+            WINDOW.end(),
+            0x1_0000_0000,
+            u64::MAX - 4095,
+        ] {
+            let b = with(page);
+            assert_eq!(
+                parse(&b).unwrap().validate_within(WINDOW),
+                Err(LoadImageError::StatusPageOutside),
+                "{page:#x}"
+            );
+        }
+    }
+
+    fn page(reset: u8, sleep: u8, event: u32, agent: u32) -> [u8; STATUS_FIELDS_LEN] {
+        let mut p = [0u8; STATUS_FIELDS_LEN];
+        p[STATUS_RESET_OFF] = reset;
+        p[STATUS_SLEEP_OFF] = sleep;
+        p[STATUS_EVENT_OFF..STATUS_EVENT_OFF + 4].copy_from_slice(&event.to_le_bytes());
+        p[STATUS_AGENT_OFF..STATUS_AGENT_OFF + 4].copy_from_slice(&agent.to_le_bytes());
+        p
+    }
+
+    #[test]
+    fn status_constants() {
+        assert_eq!(STATUS_RESET_OFF, 0);
+        assert_eq!(STATUS_SLEEP_OFF, 1);
+        assert_eq!(STATUS_EVENT_OFF, 4);
+        assert_eq!(STATUS_AGENT_OFF, 8);
+        assert_eq!(RESET_VALUE, 1);
+        assert_eq!(SLP_EN, 0x20);
+        assert_eq!(AGENT_MAGIC, 0x544e_4741);
+        assert_eq!(&AGENT_MAGIC.to_le_bytes(), b"AGNT");
+        for (v, e) in [
+            (0, StatusEvent::None),
+            (1, StatusEvent::Reboot),
+            (2, StatusEvent::Poweroff),
+            (3, StatusEvent::Halt),
+            (4, StatusEvent::Panic),
+        ] {
+            assert_eq!(StatusEvent::from_u32(v), Some(e));
+            assert_eq!(e.as_u32(), v);
+        }
+        for v in [5, 0x100, AGENT_MAGIC, u32::MAX] {
+            assert_eq!(StatusEvent::from_u32(v), None);
+        }
+        assert_eq!(StatusEvent::None.outcome(), None);
+        assert_eq!(Outcome::PoweredOff.to_string(), "powered-off");
+    }
+
+    #[test]
+    fn decode_status_priorities() {
+        use Outcome::*;
+        // A scrubbed page: nothing happened, with or without the agent.
+        assert_eq!(decode_status(&[0; 4096]), None);
+        assert_eq!(decode_status(&page(0, 0, 0, AGENT_MAGIC)), None);
+        assert!(agent_registered(&page(0, 0, 0, AGENT_MAGIC)));
+        assert!(!agent_registered(&page(0, 0, 0, 0)));
+        assert!(!agent_registered(&page(0, 0, 0, AGENT_MAGIC)[..11]));
+        // The agent's events.
+        assert_eq!(decode_status(&page(0, 0, 1, AGENT_MAGIC)), Some(Rebooted));
+        assert_eq!(decode_status(&page(0, 0, 2, AGENT_MAGIC)), Some(PoweredOff));
+        assert_eq!(decode_status(&page(0, 0, 3, AGENT_MAGIC)), Some(Halted));
+        assert_eq!(decode_status(&page(0, 0, 4, 0)), Some(Panicked));
+        // The kernel's own ACPI writes: reset 0x01, sleep control 0x34 (the
+        // S5 control value, over the 0x80 written first).
+        assert_eq!(decode_status(&page(RESET_VALUE, 0, 0, 0)), Some(Rebooted));
+        assert_eq!(decode_status(&page(0, 0x34, 0, 0)), Some(PoweredOff));
+        assert_eq!(decode_status(&page(0, SLP_EN, 0, 0)), Some(PoweredOff));
+        // WAK_STS alone (the first poweroff write) is not yet an outcome; a
+        // reset value other than RESET_VALUE is not a reboot.
+        assert_eq!(decode_status(&page(0, 0x80, 0, 0)), None);
+        assert_eq!(decode_status(&page(2, 0, 0, 0)), None);
+        // EVENT first, then RESET, then SLEEP.
+        assert_eq!(
+            decode_status(&page(RESET_VALUE, 0x34, 4, 0)),
+            Some(Panicked)
+        );
+        assert_eq!(decode_status(&page(RESET_VALUE, 0x34, 3, 0)), Some(Halted));
+        assert_eq!(
+            decode_status(&page(RESET_VALUE, 0x34, 0, 0)),
+            Some(Rebooted)
+        );
+        // An unknown EVENT is ignored.
+        assert_eq!(decode_status(&page(0, 0, 9, 0)), None);
+        assert_eq!(decode_status(&page(0, 0x34, 9, 0)), Some(PoweredOff));
+        // Short prefixes read as zero past their end; never a panic.
+        assert_eq!(decode_status(&[]), None);
+        assert_eq!(decode_status(&[RESET_VALUE]), Some(Rebooted));
+        assert_eq!(decode_status(&[0, 0x34]), Some(PoweredOff));
+        assert_eq!(decode_status(&[0, 0, 0, 0, 4]), Some(Panicked));
+        assert_eq!(decode_status(&[0, 0, 0, 0, 4, 1]), None, "EVENT 0x104");
+    }
+
+    #[test]
     fn no_panic_on_garbage() {
         let blob = sample();
         // Every truncation and every single-byte corruption must be handled.
@@ -687,7 +1078,7 @@ mod tests {
             let _ = parse(&blob[..n]);
             let _ = total_len_from_prefix(&blob[..n]);
         }
-        for i in 0..(40 + 32) {
+        for i in 0..(HEADER_LEN + 2 * SEGMENT_DESC_LEN) {
             for v in [0u8, 1, 0x7f, 0xff] {
                 let mut b = blob.clone();
                 b[i] = v;

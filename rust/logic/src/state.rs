@@ -1,14 +1,21 @@
 //! The partition state machine and the commands of its `state` file.
 //!
-//! | event \ state | Empty    | Loaded   | Starting | Running  | Stopped  | Failed   |
-//! |---------------|----------|----------|----------|----------|----------|----------|
-//! | Load          | Loaded   | Loaded   | EBUSY    | EBUSY    | Loaded   | Loaded   |
-//! | Start         | ENOEXEC  | Starting | EBUSY    | EBUSY    | Starting | Starting |
-//! | Started       | EINVAL   | EINVAL   | Running  | EINVAL   | EINVAL   | EINVAL   |
-//! | StartFailed   | EINVAL   | EINVAL   | Failed   | EINVAL   | EINVAL   | EINVAL   |
-//! | Stop          | EINVAL   | EINVAL   | EBUSY    | Stopped  | EINVAL   | EINVAL   |
-//! | SetResources  | Empty    | Loaded   | EBUSY    | EBUSY    | Stopped  | Failed   |
-//! | Destroy       | (ok)     | (ok)     | EBUSY    | EBUSY    | (ok)     | (ok)     |
+//! | event \ state | Empty    | Loaded   | Starting | Running  | Stopped, Failed, ended |
+//! |---------------|----------|----------|----------|----------|------------------------|
+//! | Load          | Loaded   | Loaded   | EBUSY    | EBUSY    | Loaded                 |
+//! | Start         | ENOEXEC  | Starting | EBUSY    | EBUSY    | Starting               |
+//! | Started       | EINVAL   | EINVAL   | Running  | EINVAL   | EINVAL                 |
+//! | StartFailed   | EINVAL   | EINVAL   | Failed   | EINVAL   | EINVAL                 |
+//! | Stop          | EINVAL   | EINVAL   | EBUSY    | Stopped  | EINVAL                 |
+//! | Ended(o)      | EINVAL   | EINVAL   | EINVAL   | o's state| EINVAL                 |
+//! | SetResources  | Empty    | Loaded   | EBUSY    | EBUSY    | unchanged              |
+//! | Destroy       | (ok)     | (ok)     | EBUSY    | EBUSY    | (ok)                   |
+//!
+//! The *ended* states say how a running partition's kernel ended by itself,
+//! as the host learnt it from the partition's status page (see
+//! `load_image.rs`): `Rebooted` (it asked for a reboot), `Halted` (it powered
+//! off or halted), `Crashed` (it panicked). The host has stopped its CPUs by
+//! then; like `Stopped`, each may be started again or reloaded.
 //!
 //! `Starting` is a transient state between the `Start` request and its
 //! outcome (`Started` when the CPU left the trampoline, `StartFailed` when it
@@ -39,6 +46,34 @@ pub enum State {
     Stopped,
     /// A start was attempted and the CPU did not leave the trampoline.
     Failed,
+    /// The partition's kernel asked for a reboot; the host stopped it.
+    Rebooted,
+    /// The partition's kernel powered off or halted; the host stopped it.
+    Halted,
+    /// The partition's kernel panicked; the host stopped it.
+    Crashed,
+}
+
+/// How a running partition's kernel ended by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// A reboot request (ACPI reset register, or reported by the agent).
+    Rebooted,
+    /// Power off (ACPI S5) or halt.
+    Halted,
+    /// A kernel panic (reported by the agent).
+    Crashed,
+}
+
+impl Outcome {
+    /// The state a partition ends in.
+    pub fn state(self) -> State {
+        match self {
+            Outcome::Rebooted => State::Rebooted,
+            Outcome::Halted => State::Halted,
+            Outcome::Crashed => State::Crashed,
+        }
+    }
 }
 
 impl State {
@@ -51,6 +86,9 @@ impl State {
             State::Running => "running",
             State::Stopped => "stopped",
             State::Failed => "failed",
+            State::Rebooted => "rebooted",
+            State::Halted => "halted",
+            State::Crashed => "crashed",
         }
     }
 
@@ -76,12 +114,17 @@ impl State {
             (Event::Load, Running) => Err(StateError::Busy),
             (Event::Load, _) => Ok(Loaded),
 
-            (Event::Start, Loaded | Stopped | Failed) => Ok(Starting),
+            (Event::Start, Loaded | Stopped | Failed | Rebooted | Halted | Crashed) => {
+                Ok(Starting)
+            }
             (Event::Start, Running) => Err(StateError::AlreadyRunning),
             (Event::Start, Empty) => Err(StateError::NotLoaded),
 
             (Event::Stop, Running) => Ok(Stopped),
             (Event::Stop, _) => Err(StateError::NotRunning),
+
+            (Event::Ended(o), Running) => Ok(o.state()),
+            (Event::Ended(_), _) => Err(StateError::NotRunning),
 
             // New CPUs or memory: the loader re-validates the image at start,
             // so a loaded partition stays loaded.
@@ -110,6 +153,8 @@ pub enum Event {
     StartFailed,
     /// `stop` was written to `state`.
     Stop,
+    /// The running kernel ended by itself (seen on its status page).
+    Ended(Outcome),
     /// `cpus` or `memory` was written.
     SetResources,
     /// The partition is being removed. On success the state is returned
@@ -207,8 +252,13 @@ mod tests {
     use std::string::ToString;
     use State::*;
 
-    const ALL_STATES: [State; 6] = [Empty, Loaded, Starting, Running, Stopped, Failed];
-    const ALL_EVENTS: [Event; 7] = [
+    const ALL_STATES: [State; 9] = [
+        Empty, Loaded, Starting, Running, Stopped, Failed, Rebooted, Halted, Crashed,
+    ];
+    const ALL_EVENTS: [Event; 10] = [
+        Event::Ended(Outcome::Rebooted),
+        Event::Ended(Outcome::Halted),
+        Event::Ended(Outcome::Crashed),
         Event::Load,
         Event::Start,
         Event::Started,
@@ -305,6 +355,27 @@ mod tests {
     }
 
     #[test]
+    fn a_kernel_that_ends_by_itself() {
+        for (o, end) in [
+            (Outcome::Rebooted, Rebooted),
+            (Outcome::Halted, Halted),
+            (Outcome::Crashed, Crashed),
+        ] {
+            assert_eq!(Running.apply(Event::Ended(o)), Ok(end));
+            for s in ALL_STATES.into_iter().filter(|s| *s != Running) {
+                assert!(s.apply(Event::Ended(o)).is_err(), "{s} {o:?}");
+            }
+            // Ended is like stopped: start again, reload, change, destroy.
+            assert_eq!(end.apply(Event::Start), Ok(Starting));
+            assert_eq!(end.apply(Event::Load), Ok(Loaded));
+            assert_eq!(end.apply(Event::SetResources), Ok(end));
+            assert_eq!(end.apply(Event::Destroy), Ok(end));
+            assert_eq!(end.apply(Event::Stop), Err(StateError::NotRunning));
+            assert!(!end.is_active());
+        }
+    }
+
+    #[test]
     fn errnos_and_names() {
         assert_eq!(StateError::Busy.errno(), 16);
         assert_eq!(StateError::AlreadyRunning.errno(), 16);
@@ -315,7 +386,10 @@ mod tests {
         let names: std::vec::Vec<&str> = ALL_STATES.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             names,
-            ["empty", "loaded", "starting", "running", "stopped", "failed"]
+            [
+                "empty", "loaded", "starting", "running", "stopped", "failed", "rebooted",
+                "halted", "crashed"
+            ]
         );
         assert_eq!(State::default(), Empty);
         assert_eq!(Running.to_string(), "running");

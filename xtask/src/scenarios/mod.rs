@@ -5,7 +5,14 @@
 //! prints what it observes as `@@ key value` lines (and raw command output) on
 //! the serial console. The assertions live here, in Rust, and read those real
 //! serial logs; the scripts decide nothing.
+//!
+//! The same scenarios run on the normal and on the debug kernel
+//! ([`Kernel`]); on the debug kernel every scenario also fails if the host's
+//! console shows any [`kernel_problems`] line (lockdep, atomic sleep,
+//! debugobjects, kobject reports), whether or not the scenario checks its
+//! kernel log itself.
 
+mod containment;
 mod guest_faults;
 mod lifecycle;
 mod module_load;
@@ -21,10 +28,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use crate::build::Artifacts;
+use crate::build::{self, Artifacts};
 use crate::cmd;
-use crate::paths;
+use crate::paths::{self, Kernel};
 use crate::qemu::{Machine, Qemu};
+use crate::setup;
 
 /// One end-to-end test.
 pub struct Scenario {
@@ -76,6 +84,7 @@ const SCENARIOS: &[Scenario] = &[
     lifecycle::SCENARIO,
     guest_faults::SCENARIO,
     multicore::SCENARIO,
+    containment::SCENARIO,
     soak::SCENARIO,
 ];
 
@@ -133,7 +142,10 @@ pub fn section<'a>(log: &'a str, name: &str) -> Option<&'a str> {
     Some(&log[start..stop])
 }
 
-/// Kernel log lines that mean something went wrong.
+/// Kernel log lines that mean something went wrong. The second group is
+/// what the debug kernel's checks print (qemu/kernel-debug.config); most of
+/// those reports also carry a `WARNING:` or `BUG:` line, but their own first
+/// line says what was found.
 pub fn kernel_problems(log: &str) -> Vec<String> {
     const BAD: &[&str] = &[
         "WARNING:",
@@ -144,6 +156,20 @@ pub fn kernel_problems(log: &str) -> Vec<String> {
         "Kernel panic",
         "refcount_t:",
         "kernel BUG",
+        // lockdep (PROVE_LOCKING, DEBUG_LOCK_ALLOC)
+        "possible circular locking",
+        "possible recursive locking",
+        "inconsistent lock state",
+        "DEBUG_LOCKS_WARN_ON",
+        "trying to register non-static key",
+        "suspicious RCU usage",
+        // DEBUG_ATOMIC_SLEEP prints "BUG: sleeping function called from
+        // invalid context" and "BUG: scheduling while atomic" (matched above).
+        // debugobjects and the kobject core (DEBUG_KOBJECT_RELEASE)
+        "ODEBUG",
+        "is not initialized, yet",
+        // RCU stall detector
+        "detected stall",
     ];
     log.lines()
         .filter(|l| BAD.iter().any(|b| l.contains(b)))
@@ -240,7 +266,7 @@ fn run_scenario(
     extra: &str,
     timeout: Duration,
 ) -> Result<Vec<String>> {
-    let log_dir = paths::out().join("test-logs").join(s.name);
+    let log_dir = artifacts.kernel.test_logs().join(s.name);
     let mut machine = (s.machine)();
     let nonce = nonce();
     machine.append = format!(
@@ -275,6 +301,18 @@ fn run_scenario(
         failures.push("the scenario script did not finish".into());
     }
     failures.extend((s.check)(&logs));
+    if artifacts.kernel == Kernel::Debug {
+        // The whole console, not only the `dmesg` section: it also has what
+        // the kernel printed after the script dumped its log (e.g. a delayed
+        // kobject release after rmmod).
+        let mut seen = Vec::new();
+        for l in kernel_problems(logs.host()) {
+            if !seen.contains(&l) {
+                failures.push(format!("debug kernel: host console: {l}"));
+                seen.push(l);
+            }
+        }
+    }
     if !failures.is_empty() {
         println!("    logs: {}", log_dir.display());
         let tail: Vec<&str> = logs.host().lines().rev().take(25).collect();
@@ -298,7 +336,10 @@ fn unit_tests(artifacts: &Artifacts) -> bool {
 /// `cargo xtask soak --cycles N`: only the soak scenario, N cycles.
 pub fn soak(artifacts: &Artifacts, cycles: u32) -> Result<()> {
     let s = &soak::SCENARIO;
-    println!("==> soak: {cycles} cycles");
+    println!(
+        "==> soak: {cycles} cycles ({} kernel)",
+        artifacts.kernel.name()
+    );
     let start = Instant::now();
     let failures = run_scenario(
         artifacts,
@@ -321,54 +362,99 @@ pub fn soak(artifacts: &Artifacts, cycles: u32) -> Result<()> {
     }
 }
 
-/// Runs the unit tests (if `unit`) and every scenario matching `filter`.
-pub fn run_all(artifacts: &Artifacts, filter: Option<&str>, unit: bool) -> Result<()> {
-    let (mut passed, mut failed) = (0u32, 0u32);
-    if unit {
+/// `cargo xtask test`: for each of `kernels` in turn, set up the kernel,
+/// build the artifacts and run every scenario matching `filter`; the host
+/// unit tests (if `unit`) run once, after the first build. A kernel whose
+/// setup or build fails counts as one failed test, and the next kernel still
+/// runs.
+pub fn test(kernels: &[Kernel], filter: Option<&str>, unit: bool) -> Result<()> {
+    let tools = setup::tools()?;
+    let mut tally = Tally::default();
+    let mut unit = unit;
+    for &kernel in kernels {
+        let artifacts = match setup::kernel(&tools, kernel).and_then(|tc| build::build(&tc)) {
+            Ok(a) => a,
+            Err(e) => {
+                tally.fail(&format!("{} kernel build: {e:#}", kernel.name()));
+                continue;
+            }
+        };
+        if std::mem::take(&mut unit) {
+            tally.unit_tests(&artifacts);
+        }
+        tally.scenarios(&artifacts, filter);
+    }
+    tally.finish()
+}
+
+/// Counts of the tests run so far.
+#[derive(Default)]
+struct Tally {
+    passed: u32,
+    failed: u32,
+}
+
+impl Tally {
+    fn fail(&mut self, what: &str) {
+        println!("FAIL {what}");
+        self.failed += 1;
+    }
+
+    fn unit_tests(&mut self, artifacts: &Artifacts) {
         println!("==> host unit tests");
         if unit_tests(artifacts) {
             println!("PASS host unit tests");
-            passed += 1;
+            self.passed += 1;
         } else {
-            println!("FAIL host unit tests");
-            failed += 1;
+            self.fail("host unit tests");
         }
     }
-    for s in SCENARIOS
-        .iter()
-        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
-    {
-        println!("==> scenario {}", s.name);
-        let start = Instant::now();
-        let (extra, timeout) = if s.name == soak::SCENARIO.name {
-            (format!("mint.cycles={}", soak::TEST_CYCLES), s.timeout)
-        } else {
-            (String::new(), s.timeout)
+
+    /// Every scenario matching `filter`, on `artifacts`' kernel.
+    fn scenarios(&mut self, artifacts: &Artifacts, filter: Option<&str>) {
+        // "module-load" on the normal kernel, "module-load (debug kernel)".
+        let label = |name: &str| match artifacts.kernel {
+            Kernel::Normal => name.to_string(),
+            k => format!("{name} ({} kernel)", k.name()),
         };
-        match run_scenario(artifacts, s, &extra, timeout) {
-            Ok(f) if f.is_empty() => {
-                println!("PASS {} ({})", s.name, cmd::elapsed(start));
-                passed += 1;
-            }
-            Ok(f) => {
-                println!("FAIL {} ({})", s.name, cmd::elapsed(start));
-                for msg in f {
-                    println!("    - {msg}");
+        for s in SCENARIOS
+            .iter()
+            .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
+        {
+            let name = label(s.name);
+            println!("==> scenario {name}");
+            let start = Instant::now();
+            let (extra, timeout) = if s.name == soak::SCENARIO.name {
+                (format!("mint.cycles={}", soak::TEST_CYCLES), s.timeout)
+            } else {
+                (String::new(), s.timeout)
+            };
+            match run_scenario(artifacts, s, &extra, timeout) {
+                Ok(f) if f.is_empty() => {
+                    println!("PASS {name} ({})", cmd::elapsed(start));
+                    self.passed += 1;
                 }
-                failed += 1;
-            }
-            Err(e) => {
-                println!("FAIL {}: {e:#}", s.name);
-                failed += 1;
+                Ok(f) => {
+                    println!("FAIL {name} ({})", cmd::elapsed(start));
+                    for msg in f {
+                        println!("    - {msg}");
+                    }
+                    self.failed += 1;
+                }
+                Err(e) => self.fail(&format!("{name}: {e:#}")),
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        bail!("{failed} test(s) failed");
+
+    fn finish(self) -> Result<()> {
+        let Tally { passed, failed } = self;
+        println!("{passed} passed, {failed} failed");
+        if failed > 0 {
+            bail!("{failed} test(s) failed");
+        }
+        if passed == 0 {
+            bail!("no test matched");
+        }
+        Ok(())
     }
-    if passed == 0 {
-        bail!("no test matched");
-    }
-    Ok(())
 }

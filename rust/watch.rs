@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! How the host learns that a partition's kernel ended by itself.
+//!
+//! Every partition started from an image with a status page (see
+//! `logic/src/load_image.rs`) is watched: the partition's own ACPI tables
+//! point its FADT reset register and its sleep control/status register at
+//! that page, and mint.ko loaded inside the partition (the agent, `agent.rs`)
+//! writes what happened there. One kernel thread, `mint-watch`, reads the
+//! page of every running partition about once a millisecond — fast enough to
+//! stop a partition whose kernel wrote the ACPI reset register before that
+//! kernel, 15 ms later, falls back to the keyboard controller, which would
+//! reset the whole machine — and, when it sees an outcome, stops the
+//! partition's CPUs and records how it ended (`partition.rs`).
+//!
+//! The thread reads the pages without the partitions' locks: each page is
+//! mapped by its own [`StatusPage`], shared (`Arc`) between the partition and
+//! the thread, so a concurrent stop cannot unmap it under a reader.
+
+use core::ffi::c_void;
+use core::ptr::NonNull;
+
+use kernel::bindings;
+use kernel::c_str;
+use kernel::prelude::*;
+
+use crate::logic::load_image;
+
+/// How often the thread looks, in microseconds (it sleeps this to twice this).
+const PERIOD_US: u32 = 1000;
+
+/// Bytes of the status page the decoder reads.
+const PREFIX_LEN: usize = 16;
+
+extern "C" {
+    /// Starts the watcher thread (rust/arch_shim.c): it calls `tick` every
+    /// `period_us`..2×`period_us` µs until [`mint_watch_stop`].
+    ///
+    /// # Safety
+    ///
+    /// `tick` must stay callable until `mint_watch_stop` returns; `name` is a
+    /// NUL-terminated string (copied). Only one thread at a time.
+    fn mint_watch_start(
+        tick: unsafe extern "C" fn(),
+        period_us: u32,
+        name: *const kernel::ffi::c_char,
+    ) -> *mut c_void;
+    /// Stops the thread and waits until its last tick has returned.
+    ///
+    /// # Safety
+    ///
+    /// `t` was returned by a successful `mint_watch_start` and is stopped once.
+    fn mint_watch_stop(t: *mut c_void);
+}
+
+/// A mapping of one partition's status page.
+///
+/// # Invariants
+///
+/// `base` maps 4 KiB of the partition's window, write-back, until drop.
+pub(crate) struct StatusPage {
+    base: NonNull<u8>,
+    phys: u64,
+}
+
+// SAFETY: the mapping is plain memory read with volatile loads from any
+// thread; nothing in it is a Rust object.
+unsafe impl Send for StatusPage {}
+// SAFETY: as above; `&StatusPage` only reads.
+unsafe impl Sync for StatusPage {}
+
+impl StatusPage {
+    /// Maps the page at `phys`, which the caller has checked lies inside a
+    /// window the partition owns.
+    pub(crate) fn map(phys: u64) -> Result<Self> {
+        // SAFETY: `phys` is a page of a claimed window (reserved memory the
+        // host does not manage); write-back matches the window's mapping.
+        let p = unsafe { bindings::memremap(phys, 4096, bindings::MEMREMAP_WB as _) };
+        let base = NonNull::new(p as *mut u8).ok_or(ENOMEM)?;
+        Ok(Self { base, phys })
+    }
+
+    /// Its physical address.
+    pub(crate) fn phys(&self) -> u64 {
+        self.phys
+    }
+
+    /// The page's first bytes, as the partition last wrote them.
+    pub(crate) fn prefix(&self) -> [u8; PREFIX_LEN] {
+        let mut out = [0u8; PREFIX_LEN];
+        for (i, b) in out.iter_mut().enumerate() {
+            // SAFETY: `i < 16 < 4096`: inside the mapping (type invariant);
+            // volatile because another CPU writes it.
+            *b = unsafe { core::ptr::read_volatile(self.base.as_ptr().add(i)) };
+        }
+        out
+    }
+
+    /// How the partition's kernel ended, if it has.
+    pub(crate) fn outcome(&self) -> Option<load_image::Outcome> {
+        load_image::decode_status(&self.prefix())
+    }
+}
+
+impl Drop for StatusPage {
+    fn drop(&mut self) {
+        // SAFETY: mapped by `map`, not used afterwards.
+        unsafe { bindings::memunmap(self.base.as_ptr() as *mut c_void) };
+    }
+}
+
+/// The running watcher thread; stopped on drop.
+///
+/// # Invariants
+///
+/// `task` was returned by `mint_watch_start` and is not stopped yet.
+pub(crate) struct Watcher {
+    task: NonNull<c_void>,
+}
+
+// SAFETY: the thread handle may be stopped from any thread.
+unsafe impl Send for Watcher {}
+// SAFETY: `&Watcher` offers nothing.
+unsafe impl Sync for Watcher {}
+
+/// The thread's body: one look at every running partition.
+///
+/// # Safety
+///
+/// Called by the watcher thread only (process context, may sleep).
+unsafe extern "C" fn tick() {
+    crate::registry::watch_tick();
+}
+
+impl Watcher {
+    /// Starts the thread.
+    pub(crate) fn start() -> Result<Self> {
+        // SAFETY: `tick` is a function of this module, which stops the thread
+        // (in `Drop`) before it can be unloaded; the name is a static C string.
+        let t = unsafe { mint_watch_start(tick, PERIOD_US, c_str!("mint-watch").as_char_ptr()) };
+        if t.is_null() {
+            return Err(ENOMEM);
+        }
+        let err = t as isize;
+        if (-4095..0).contains(&err) {
+            return Err(Error::from_errno(err as i32));
+        }
+        Ok(Self {
+            // SAFETY: checked non-null above.
+            task: unsafe { NonNull::new_unchecked(t) },
+        })
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        // SAFETY: type invariant: started and not yet stopped.
+        unsafe { mint_watch_stop(self.task.as_ptr()) };
+    }
+}
