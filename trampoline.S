@@ -110,7 +110,7 @@
  *   6. in the kernel, until it loads an IDT of its own: our table is still in
  *      force, the frame goes to the kernel's early stack (partition memory).
  *      32-bit protocol: through the decompressor's startup_32 (legacy gates;
- *      with CONFIG_AMD_MEM_ENCRYPT it loads its own IDT at once), its
+ *      with CONFIG_AMD_MEM_ENCRYPT it loads its own IDT early on), its
  *      compatibility-mode stretch and startup_64 (64-bit gates; its 4 GiB
  *      identity map covers P) up to load_stage1_idt. 64-bit protocol: the
  *      first instructions of startup_64, up to startup_64_setup_gdt_idt.

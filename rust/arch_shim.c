@@ -16,6 +16,18 @@
 #include <asm/apic.h>
 #include <asm/smp.h>
 
+/* Called from Rust only (the rust/ files declare them): no header of their own. */
+u32 mint_cpu_apic_id(unsigned int cpu);
+bool mint_cpu_present(unsigned int cpu);
+bool mint_cpu_online(unsigned int cpu);
+unsigned int mint_tsc_khz(void);
+void mint_apic_init(u32 apicid);
+void mint_apic_wake(u32 apicid, unsigned long page_phys);
+void mint_sysfs_attr_init(struct attribute *attr);
+struct task_struct *mint_watch_start(void (*tick)(void), unsigned int period_us,
+				     const char *name);
+void mint_watch_stop(struct task_struct *t);
+
 /* The APIC ID of logical CPU @cpu (valid for every present CPU). */
 u32 mint_cpu_apic_id(unsigned int cpu)
 {

@@ -11,6 +11,7 @@ use kernel::prelude::*;
 mod agent;
 mod boot;
 mod cpus;
+mod module_ref;
 mod partition;
 mod refusal;
 mod registry;
@@ -57,13 +58,13 @@ enum Mint {
 }
 
 impl kernel::Module for Mint {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         if let Some(page) = agent::status_page()? {
             return Ok(Mint::Agent {
                 _agent: agent::Agent::new(page)?,
             });
         }
-        let registry = registry::Registry::new(module)?;
+        let registry = registry::Registry::new()?;
         pr_info!("loaded, /sys/kernel/mint ready\n");
         Ok(Mint::Host {
             _registry: registry,

@@ -4,15 +4,14 @@
 //! loaded image and its state; the handlers of `/sys/kernel/mint/osN/*`.
 //!
 //! Each partition has its own lock ([`Partition::inner`]): its files never
-//! wait for another partition's, and the module-wide lock (`registry.rs`)
-//! is only taken briefly, after this one if both are needed (lock order:
-//! a partition's `inner`, then the registry). Every operation checks the
+//! wait for another partition's, and no code holds it together with the
+//! registry's lock (`registry.rs`) or another partition's. Every operation
+//! checks the
 //! state machine (`logic/src/state.rs`) first and changes nothing when it
 //! refuses; refusals are returned as [`Refusal`]s, which the sysfs glue logs
 //! as one line `mint: osN: <file>: <reason>`.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::c_str;
 use kernel::new_mutex;
@@ -27,18 +26,19 @@ use crate::logic::load_image::{self, LoadImage};
 use crate::logic::memrange::{self, MemRange};
 use crate::logic::state::{Command, Event, Outcome, State};
 use crate::refusal::Refusal;
-use crate::registry::{self, ModuleRef};
+use crate::module_ref::ModuleRef;
 use crate::sysfs::{BinDesc, BinFile, Dir, File, FileDesc, Output, Owner};
 use crate::watch::StatusPage;
-use crate::window::Window;
+use crate::window::{self, Window};
 
 /// Offsets in boot_params of the command line pointer (low and high half).
 const BP_CMD_LINE_PTR: usize = 0x228;
 const BP_EXT_CMD_LINE_PTR: usize = 0x0c8;
 
 /// A load that has not been written to for this long may be taken over by
-/// another writer (its writer has died or given up).
-const LOAD_IDLE_NS: i64 = 2_000_000_000;
+/// another writer (its writer has died or given up; sysfs does not tell a
+/// binary file's handler when a writer closes it).
+const LOAD_IDLE_NS: i64 = 10_000_000_000;
 
 /// Number of text files in a partition directory.
 const NR_FILES: usize = 6;
@@ -50,10 +50,6 @@ pub(crate) struct Partition {
     name_len: usize,
     /// Index of its low-memory slot (see `boot.rs`) and of its registry slot.
     slot: usize,
-    /// Its window as `start, size` (0, 0 when none), readable without the
-    /// lock, for other partitions' overlap checks.
-    window_start: AtomicU64,
-    window_size: AtomicU64,
     #[pin]
     inner: Mutex<Inner>,
     /// The status page of the running instance, shared with the watcher.
@@ -112,13 +108,13 @@ impl Partition {
         buf.get_mut(..name.len())
             .ok_or(EINVAL)?
             .copy_from_slice(name.as_bytes());
+        // Computed before `pin_init!`, inside which `name` is the new field.
+        let name_len = name.len();
         Arc::pin_init(
             pin_init!(Partition {
                 name: buf,
-                name_len: name.len(),
+                name_len,
                 slot,
-                window_start: AtomicU64::new(0),
-                window_size: AtomicU64::new(0),
                 inner <- new_mutex!(Inner {
                     state: State::Empty,
                     dead: false,
@@ -145,16 +141,20 @@ impl Partition {
     }
 
     /// Creates the partition's directory under `parent`, with its files.
-    pub(crate) fn make_dir(self: &Arc<Self>, parent: &Dir) -> Result<Dir> {
-        let dir = parent.new_child(self.name())?;
+    pub(crate) fn make_dir(self: &Arc<Self>, parent: &Dir) -> Result<Dir, Refusal> {
+        let dir = parent
+            .new_child(self.name())
+            .map_err(|e| Refusal::with(e, &"cannot create the partition's directory"))?;
         for f in self.files.iter() {
             // SAFETY: `f` is a field of `**self`, which lives in an `Arc` (it
             // does not move) that the registry keeps alive until after it has
             // dropped `dir`; each file is added once, here.
-            unsafe { dir.add(&**self, f)? };
+            unsafe { dir.add(&**self, f) }
+                .map_err(|e| Refusal::with(e, &"cannot create a file of the partition"))?;
         }
         // SAFETY: as above.
-        unsafe { dir.add_bin(&**self, &self.load_file)? };
+        unsafe { dir.add_bin(&**self, &self.load_file) }
+            .map_err(|e| Refusal::with(e, &"cannot create the load file"))?;
         Ok(dir)
     }
 
@@ -178,20 +178,8 @@ impl Partition {
         self.inner.lock().state
     }
 
-    /// Its window, if any (read without the lock).
-    pub(crate) fn window_range(&self) -> Option<MemRange> {
-        let size = self.window_size.load(Ordering::Acquire);
-        (size != 0).then(|| MemRange {
-            start: self.window_start.load(Ordering::Acquire),
-            size,
-        })
-    }
-
     fn publish_window(&self, w: Option<MemRange>) {
-        let (start, size) = w.map_or((0, 0), |r| (r.start, r.size));
-        self.window_size.store(0, Ordering::Release);
-        self.window_start.store(start, Ordering::Release);
-        self.window_size.store(size, Ordering::Release);
+        window::publish(self.slot, w);
     }
 
     /// Marks the partition dead if it may be destroyed now; from then on
@@ -209,7 +197,7 @@ impl Partition {
     /// Gives everything back: stops the CPUs if they still run the
     /// partition, returns them to the host, releases the window.
     pub(crate) fn release(&self) {
-        *self.watch.lock() = None;
+        self.set_watch(None);
         let mut g = self.inner.lock();
         g.dead = true;
         if g.state.is_active() {
@@ -245,7 +233,7 @@ impl Partition {
             return;
         };
         boot::stop_cpus(&g.cpus);
-        *self.watch.lock() = None;
+        self.set_watch(None);
         g.state = state;
         g.module_ref = None;
         let b = page.prefix();
@@ -265,6 +253,13 @@ impl Partition {
                 "no"
             }
         );
+    }
+
+    /// Replaces the watched status page. The old one is dropped after the
+    /// spinlock is released: unmapping it may sleep.
+    fn set_watch(&self, page: Option<Arc<StatusPage>>) {
+        let old = core::mem::replace(&mut *self.watch.lock(), page);
+        drop(old);
     }
 
     /// The running instance's status page, for the watcher.
@@ -299,7 +294,7 @@ impl Partition {
         if old == Some(range) {
             return Ok(()); // Nothing changes (and nothing is scrubbed).
         }
-        if registry::window_overlaps_others(self.slot, &range) {
+        if window::overlaps_other(self.slot, &range) {
             return Err(Refusal::new(EBUSY, "overlaps another partition's window"));
         }
         if range.start < 0x10_0000 {
@@ -485,7 +480,7 @@ impl Partition {
                     .apply(Event::Started)
                     .map_err(|e| logic(e.errno(), &e))?;
                 let watched = page.as_ref().map(|p| p.phys());
-                *self.watch.lock() = page;
+                self.set_watch(page);
                 let apicid = g.cpus.apic_ids().next().unwrap_or(u32::MAX);
                 pr_info!(
                     "{}: started on APIC {} (status page {:#x})\n",
@@ -519,7 +514,7 @@ impl Partition {
     fn stop(&self) -> Result<(), Refusal> {
         let mut g = self.lock()?;
         let stopped = g.state.apply(Event::Stop).map_err(|e| logic(e.errno(), &e))?;
-        *self.watch.lock() = None;
+        self.set_watch(None);
         boot::stop_cpus(&g.cpus);
         // Scrub now, while nobody waits, so that the next start only copies.
         if let Some(w) = g.window.as_mut() {

@@ -1,24 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The module's registry of partitions, the top-level `/sys/kernel/mint/`
-//! files and the module reference a running partition holds.
+//! The module's registry of partitions and the top-level `/sys/kernel/mint/`
+//! files.
 //!
 //! The registry is a fixed array of slots (one per low-memory slot, see
 //! `boot.rs`) behind one mutex that is only held for short, non-sleeping
 //! bookkeeping: creating a slot, taking one out, copying the list. Nothing
 //! that waits (CPU hotplug, scrubbing, starting a CPU, removing a directory)
-//! runs under it. Lock order: a partition's own lock, then this one.
+//! runs under it, and no partition's lock is taken while it is held (nor is
+//! it taken under one).
 //!
 //! The top-level files' handlers get the [`Registry`] itself (sysfs.rs); the
-//! watcher thread and the partitions' overlap checks reach it through one
-//! global pointer that is valid exactly while the module is loaded:
+//! watcher thread reaches it through one global pointer that is valid exactly while the module is loaded:
 //! [`Registry::new`] publishes it, and its `Drop` withdraws it after removing
 //! every file and stopping the watcher.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use kernel::bindings;
 use kernel::c_str;
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -26,7 +25,6 @@ use kernel::sync::{Arc, Mutex};
 
 use crate::boot::LOW_SLOTS;
 use crate::cpus::HotplugGuard;
-use crate::logic::memrange::MemRange;
 use crate::logic::name;
 use crate::partition::Partition;
 use crate::refusal::Refusal;
@@ -63,7 +61,6 @@ const NR_FILES: usize = 5;
 pub(crate) struct Registry {
     #[pin]
     slots: Mutex<Slots>,
-    module: &'static ThisModule,
     files: [File<Registry>; NR_FILES],
     top: Option<Dir>,
     watcher: Option<Watcher>,
@@ -75,37 +72,6 @@ static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(core::ptr::null_mut());
 impl Owner for Registry {
     fn label(&self) -> &str {
         ""
-    }
-}
-
-/// A reference on this module, held while a partition starts or runs, so
-/// that `rmmod` is refused (`EBUSY`) instead of pulling CPUs from under it.
-///
-/// # Invariants
-///
-/// Holds one reference on `module`, taken by `try_module_get`.
-pub(crate) struct ModuleRef {
-    module: *mut bindings::module,
-}
-
-// SAFETY: a module reference may be dropped from any thread.
-unsafe impl Send for ModuleRef {}
-
-impl ModuleRef {
-    /// Takes a reference, unless the module is being unloaded.
-    pub(crate) fn get() -> Option<Self> {
-        let r = registry()?;
-        let module = r.module.as_ptr();
-        // SAFETY: `module` is this module, alive while its code runs;
-        // `try_module_get` fails once unloading has begun.
-        unsafe { bindings::try_module_get(module) }.then_some(Self { module })
-    }
-}
-
-impl Drop for ModuleRef {
-    fn drop(&mut self) {
-        // SAFETY: type invariant: balances the `try_module_get` in `get`.
-        unsafe { bindings::module_put(self.module) };
     }
 }
 
@@ -122,16 +88,6 @@ fn registry() -> Option<&'static Registry> {
 fn snapshot(r: &Registry) -> [Option<Arc<Partition>>; LOW_SLOTS] {
     let s = r.slots.lock();
     core::array::from_fn(|i| s.slots[i].as_ref().map(|sl| sl.part.clone()))
-}
-
-/// Whether `range` overlaps the window of a partition other than `slot`.
-pub(crate) fn window_overlaps_others(slot: usize, range: &MemRange) -> bool {
-    let Some(r) = registry() else { return false };
-    snapshot(r)
-        .iter()
-        .flatten()
-        .filter(|p| p.slot() != slot)
-        .any(|p| p.window_range().is_some_and(|w| w.overlaps(range)))
 }
 
 /// One look at every running partition's status page (the watcher thread).
@@ -223,7 +179,8 @@ fn store_destroy(r: &Registry, input: &[u8]) -> Result<(), Refusal> {
     };
     // Under the partition's own lock: refuses while it starts or runs, and
     // makes every later request on its files fail.
-    part.begin_destroy()?;
+    part.begin_destroy()
+        .map_err(|r| Refusal::with(r.error(), &format_args!("{name}: {r}")))?;
     let slot = r.slots.lock().slots[part.slot()].take();
     // Outside every lock: removing the directory waits for its handlers,
     // then the CPUs and memory go back to the host.
@@ -267,7 +224,7 @@ static DESTROY: FileDesc<Registry> = FileDesc {
 impl Registry {
     /// Creates the registry, the hotplug guard, the top-level sysfs files
     /// and the watcher thread.
-    pub(crate) fn new(module: &'static ThisModule) -> Result<Pin<KBox<Self>>> {
+    pub(crate) fn new() -> Result<Pin<KBox<Self>>> {
         let guard = HotplugGuard::register()?;
         let mut this = KBox::pin_init(
             pin_init!(Registry {
@@ -275,7 +232,6 @@ impl Registry {
                     closing: false,
                     slots: [const { None }; LOW_SLOTS],
                 }),
-                module,
                 files: [
                     File::new(&VERSION),
                     File::new(&PARTITIONS),

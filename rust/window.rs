@@ -10,10 +10,12 @@
 
 use core::ffi::c_void;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::bindings;
 use kernel::prelude::*;
 
+use crate::boot::LOW_SLOTS;
 use crate::logic::memrange::MemRange;
 use crate::refusal::Refusal;
 
@@ -192,4 +194,34 @@ impl Drop for Window {
             );
         }
     }
+}
+
+/// Every partition's window by slot, as `(start, size)` (size 0: none),
+/// readable without any partition's lock for the overlap check. Only the
+/// partition of a slot writes its entry (under its own lock).
+static WINDOWS: [(AtomicU64, AtomicU64); LOW_SLOTS] =
+    [const { (AtomicU64::new(0), AtomicU64::new(0)) }; LOW_SLOTS];
+
+/// Records the window of the partition in `slot` (`None`: it has none).
+pub(crate) fn publish(slot: usize, w: Option<MemRange>) {
+    let Some((start, size)) = WINDOWS.get(slot) else { return };
+    let (s, n) = w.map_or((0, 0), |r| (r.start, r.size));
+    size.store(0, Ordering::Release);
+    start.store(s, Ordering::Release);
+    size.store(n, Ordering::Release);
+}
+
+/// Whether `range` overlaps the window of a partition other than `slot`'s.
+/// A hint for a clear message: two claims that race are still kept apart by
+/// the host's resource tree.
+pub(crate) fn overlaps_other(slot: usize, range: &MemRange) -> bool {
+    WINDOWS.iter().enumerate().any(|(i, (start, size))| {
+        let size = size.load(Ordering::Acquire);
+        i != slot
+            && size != 0
+            && range.overlaps(&MemRange {
+                start: start.load(Ordering::Acquire),
+                size,
+            })
+    })
 }

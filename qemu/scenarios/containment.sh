@@ -33,13 +33,14 @@ b0=$(dmesg | grep -c 'Booting Node 0 Processor 1 ')
 echo 1-2 > $M/os2/cpus
 echo "@@ rewrite-cpus-rc $? $(cat $M/os2/cpus) boots=$(( $(dmesg | grep -c 'Booting Node 0 Processor 1 ') - b0 ))"
 
-# Two CPUs, no agent: the host cannot see a panic (state stays running),
-# but must survive it; a poweroff goes through ACPI S5 to the status page.
+# Two CPUs, no agent: the host cannot see a panic or a halt (the state stays
+# running), but must survive them; a poweroff goes through ACPI S5 to the
+# status page. (A reboot without the agent is a race against the kernel's
+# 15 ms fallback to the keyboard controller: not run here, see the README.)
 ended panic2 panic 6
 ended panic2-cpu1 panic-cpu1 6
+ended halt2 halt 6
 ended poweroff2 poweroff
-ended reboot2 reboot
-ended sysrq-b2 sysrq-b
 # With the agent: every way of ending is reported.
 ended panic2-agent panic
 ended reboot2-agent reboot
@@ -63,16 +64,22 @@ sleep 4
 echo "@@ ok-state $(state os2)"
 echo stop > $M/os2/state
 
-# Two loads at once: one gets EBUSY, the other completes.
-mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$NONCE-la" > /tmp/la 2>&1 &
-pa=$!
-mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$NONCE-lb" > /tmp/lb 2>&1 &
-pb=$!
-wait $pa; ra=$?
-wait $pb; rb=$?
-echo "@@ two-loads $(( (ra == 0) + (rb == 0) )) ok, state $(state os2)"
-echo "@@ two-loads-busy $(cat /tmp/la /tmp/lb | grep -ci 'busy')"
-grep -h . /tmp/la /tmp/lb | sed 's/^/@@ two-loads-out /'
+# A second load while one is in progress gets EBUSY, and the first one
+# completes. The first is held open half-way: its image is made by
+# mint-kexec against a copy of os2's files, written one page, then the rest.
+mkdir -p /tmp/fake/os2
+for f in version tsc_khz; do cat $M/$f > /tmp/fake/$f; done
+for f in cpus memory state apic_ids lowmem; do cat $M/os2/$f > /tmp/fake/os2/$f; done
+: > /tmp/fake/os2/load
+mint-kexec --sysfs /tmp/fake load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$NONCE-la" > /dev/null
+echo "@@ first-load-image $(wc -c < /tmp/fake/os2/load)"
+exec 3> $M/os2/load
+dd if=/tmp/fake/os2/load bs=4096 count=1 >&3 2>/dev/null
+echo "@@ first-load-half $(state os2)"
+try second-load mint-kexec load os2 /boot/bzImage --initrd=/os2-initramfs.cpio.gz --append="mint.nonce=$NONCE-lb"
+dd if=/tmp/fake/os2/load bs=4096 skip=1 >&3 2>/dev/null
+exec 3>&-
+echo "@@ first-load-done $(state os2)"
 echo start > $M/os2/state
 sleep 4
 echo "@@ after-two-loads $(state os2)"

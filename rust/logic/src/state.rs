@@ -114,9 +114,7 @@ impl State {
             (Event::Load, Running) => Err(StateError::Busy),
             (Event::Load, _) => Ok(Loaded),
 
-            (Event::Start, Loaded | Stopped | Failed | Rebooted | Halted | Crashed) => {
-                Ok(Starting)
-            }
+            (Event::Start, Loaded | Stopped | Failed | Rebooted | Halted | Crashed) => Ok(Starting),
             (Event::Start, Running) => Err(StateError::AlreadyRunning),
             (Event::Start, Empty) => Err(StateError::NotLoaded),
 

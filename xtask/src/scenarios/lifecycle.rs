@@ -39,7 +39,11 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("start-running", "busy", Some("os2: state:")),
     ("cpus-running", "busy", Some("os2: cpus:")),
     ("memory-running", "busy", Some("os2: memory:")),
-    ("destroy-running", "busy", Some("os2: destroy:")),
+    (
+        "destroy-running",
+        "busy",
+        Some("destroy: os2: partition is running"),
+    ),
     ("load-running", "busy", Some("os2: load:")),
     ("rmmod-running", "", None),
     ("stop-stopped", "Invalid argument", Some("os3: state:")),
