@@ -16,5 +16,10 @@ else
     [ -n "$scenario" ] && echo "@@ no-such-scenario $scenario"
     setsid cttyhack sh
 fi
+# `mint.linger=N`: wait N seconds first, so that what the kernel reports
+# late (the debug kernel delays kobject releases by up to 4 s) still reaches
+# the console the harness checks.
+linger=$(sed -n 's/.*mint\.linger=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$linger" ] && sleep "$linger" && echo "@@ lingered $linger"
 # -no-reboot makes QEMU exit when the host reboots.
 reboot -f

@@ -38,24 +38,13 @@ use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
 
+use crate::logic::fadt::{self, Role};
 use crate::logic::load_image::{
     StatusEvent, AGENT_MAGIC, STATUS_AGENT_OFF, STATUS_EVENT_OFF, STATUS_PAGE_LEN as PAGE_LEN_U64,
 };
 
 /// Size (and alignment) of the status page.
 const STATUS_PAGE_LEN: usize = PAGE_LEN_U64 as usize;
-/// OEM ID of the tables mint-kexec builds (kexec-user/src/acpi.rs).
-const MINT_OEM_ID: &[u8; 6] = b"MINT  ";
-/// Offset of the OEM ID in an ACPI table header.
-const OEM_ID_OFF: usize = 10;
-/// Offset of the reset register (a 12-byte Generic Address Structure) in the
-/// FADT.
-const FADT_RESET_REG_OFF: usize = 116;
-/// Length of a Generic Address Structure.
-const GAS_LEN: usize = 12;
-/// GAS space ID of system memory.
-const GAS_SYSTEM_MEMORY: u8 = 0;
-
 /// Must match `struct mint_agent_config` in rust/agent_shim.c.
 #[repr(C)]
 struct AgentConfig {
@@ -91,54 +80,20 @@ extern "C" {
     fn mint_agent_unregister();
 }
 
-/// What this kernel's FADT says about the role.
-#[derive(Debug, PartialEq, Eq)]
-enum Fadt {
-    /// Not a partition built by mint-kexec: the host role.
-    NotMint,
-    /// A mint partition; the status page's physical address.
-    StatusPage(u64),
-    /// A mint partition whose FADT describes no usable status page.
-    Unusable(&'static str),
-}
-
-/// Reads the role out of the first bytes of a FADT.
-fn parse_fadt(t: &[u8]) -> Fadt {
-    if t.get(OEM_ID_OFF..OEM_ID_OFF + MINT_OEM_ID.len()) != Some(&MINT_OEM_ID[..]) {
-        return Fadt::NotMint;
-    }
-    let Some(gas) = t.get(FADT_RESET_REG_OFF..FADT_RESET_REG_OFF + GAS_LEN) else {
-        return Fadt::Unusable("FADT too short for a reset register");
-    };
-    if gas[0] != GAS_SYSTEM_MEMORY {
-        return Fadt::Unusable("reset register is not in system memory");
-    }
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&gas[4..12]);
-    let addr = u64::from_le_bytes(a);
-    if addr == 0 {
-        return Fadt::Unusable("no reset register (mint-kexec without a status page)");
-    }
-    if addr % STATUS_PAGE_LEN as u64 != 0 {
-        return Fadt::Unusable("reset register is not page aligned");
-    }
-    Fadt::StatusPage(addr)
-}
-
 /// Chooses the role: `Ok(None)` when this kernel is not a mint partition
 /// (run the host role), `Ok(Some(phys))` with the status page of this
 /// partition, `ENODEV` (logged) for a mint partition without a usable one.
 pub(crate) fn status_page() -> Result<Option<u64>> {
-    let mut buf = [0u8; FADT_RESET_REG_OFF + GAS_LEN];
+    let mut buf = [0u8; fadt::ROLE_BYTES];
     // SAFETY: `buf` is writable for its whole length, passed as `len`.
     let n = unsafe { mint_agent_fadt_read(buf.as_mut_ptr(), buf.len() as u32) };
     let Ok(n) = usize::try_from(n) else {
         return Ok(None);
     };
-    match parse_fadt(&buf[..n.min(buf.len())]) {
-        Fadt::NotMint => Ok(None),
-        Fadt::StatusPage(phys) => Ok(Some(phys)),
-        Fadt::Unusable(why) => {
+    match fadt::role(&buf[..n.min(buf.len())]) {
+        Role::Host => Ok(None),
+        Role::Partition(phys) => Ok(Some(phys)),
+        Role::Unusable(why) => {
             pr_err!("partition agent: no status page: {}\n", why);
             Err(ENODEV)
         }

@@ -23,7 +23,7 @@ bool mint_cpu_online(unsigned int cpu);
 unsigned int mint_tsc_khz(void);
 void mint_apic_init(u32 apicid);
 void mint_apic_wake(u32 apicid, unsigned long page_phys);
-void mint_sysfs_attr_init(struct attribute *attr);
+void mint_sysfs_attr_init(struct attribute *attr, struct lock_class_key *key);
 struct task_struct *mint_watch_start(void (*tick)(void), unsigned int period_us,
 				     const char *name);
 void mint_watch_stop(struct task_struct *t);
@@ -103,12 +103,15 @@ void mint_apic_wake(u32 apicid, unsigned long page_phys)
 }
 
 /*
- * Give a dynamically allocated sysfs attribute its lockdep class (one class
- * for all of mint's attributes); a no-op without CONFIG_DEBUG_LOCK_ALLOC.
+ * Give a dynamically allocated sysfs attribute the lockdep class @key (static
+ * storage: one per kind of file, as sysfs_attr_init() gives each declaration
+ * its own); a no-op without CONFIG_DEBUG_LOCK_ALLOC.
  */
-void mint_sysfs_attr_init(struct attribute *attr)
+void mint_sysfs_attr_init(struct attribute *attr, struct lock_class_key *key)
 {
-	sysfs_attr_init(attr);
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	attr->key = key;
+#endif
 }
 
 /* The one watcher thread's parameters (written before it starts). */

@@ -24,6 +24,8 @@ mod window;
 mod logic {
     #[path = "src/cpulist.rs"]
     pub mod cpulist;
+    #[path = "src/fadt.rs"]
+    pub mod fadt;
     #[path = "src/load_image.rs"]
     pub mod load_image;
     #[path = "src/memrange.rs"]

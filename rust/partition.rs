@@ -27,7 +27,7 @@ use crate::logic::memrange::{self, MemRange};
 use crate::logic::state::{Command, Event, Outcome, State};
 use crate::refusal::Refusal;
 use crate::module_ref::ModuleRef;
-use crate::sysfs::{BinDesc, BinFile, Dir, File, FileDesc, Output, Owner};
+use crate::sysfs::{BinDesc, BinFile, Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::StatusPage;
 use crate::window::{self, Window};
 
@@ -631,39 +631,46 @@ static CPUS: FileDesc<Partition> = FileDesc {
     mode: 0o600,
     show: Some(show_cpus),
     store: Some(store_cpus),
+    key: LockKey::new(),
 };
 static MEMORY: FileDesc<Partition> = FileDesc {
     name: c_str!("memory"),
     mode: 0o600,
     show: Some(show_memory),
     store: Some(store_memory),
+    key: LockKey::new(),
 };
 static STATE: FileDesc<Partition> = FileDesc {
     name: c_str!("state"),
     mode: 0o600,
     show: Some(show_state),
     store: Some(store_state),
+    key: LockKey::new(),
 };
 static CMDLINE: FileDesc<Partition> = FileDesc {
     name: c_str!("cmdline"),
     mode: 0o444,
     show: Some(show_cmdline),
     store: None,
+    key: LockKey::new(),
 };
 static APIC_IDS: FileDesc<Partition> = FileDesc {
     name: c_str!("apic_ids"),
     mode: 0o444,
     show: Some(show_apic_ids),
     store: None,
+    key: LockKey::new(),
 };
 static LOWMEM: FileDesc<Partition> = FileDesc {
     name: c_str!("lowmem"),
     mode: 0o444,
     show: Some(show_lowmem),
     store: None,
+    key: LockKey::new(),
 };
 static LOAD: BinDesc<Partition> = BinDesc {
     name: c_str!("load"),
     mode: 0o200,
     write: write_load,
+    key: LockKey::new(),
 };

@@ -28,7 +28,7 @@ use crate::cpus::HotplugGuard;
 use crate::logic::name;
 use crate::partition::Partition;
 use crate::refusal::Refusal;
-use crate::sysfs::{Dir, File, FileDesc, Output, Owner};
+use crate::sysfs::{Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::Watcher;
 
 extern "C" {
@@ -195,30 +195,35 @@ static VERSION: FileDesc<Registry> = FileDesc {
     mode: 0o444,
     show: Some(show_version),
     store: None,
+    key: LockKey::new(),
 };
 static PARTITIONS: FileDesc<Registry> = FileDesc {
     name: c_str!("partitions"),
     mode: 0o444,
     show: Some(show_partitions),
     store: None,
+    key: LockKey::new(),
 };
 static TSC_KHZ: FileDesc<Registry> = FileDesc {
     name: c_str!("tsc_khz"),
     mode: 0o444,
     show: Some(show_tsc_khz),
     store: None,
+    key: LockKey::new(),
 };
 static CREATE: FileDesc<Registry> = FileDesc {
     name: c_str!("create"),
     mode: 0o200,
     show: None,
     store: Some(store_create),
+    key: LockKey::new(),
 };
 static DESTROY: FileDesc<Registry> = FileDesc {
     name: c_str!("destroy"),
     mode: 0o200,
     show: None,
     store: Some(store_destroy),
+    key: LockKey::new(),
 };
 
 impl Registry {

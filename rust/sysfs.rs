@@ -38,13 +38,32 @@ const SHOW_BUF_LEN: usize = 4096;
 pub(crate) const MAX_DIR_NAME: usize = 15;
 
 extern "C" {
-    /// Gives a dynamically allocated attribute its lockdep class
-    /// (`sysfs_attr_init`; rust/arch_shim.c). A no-op without lockdep.
+    /// Gives a dynamically allocated attribute the lockdep class `key`
+    /// (rust/arch_shim.c). A no-op without lockdep.
     ///
     /// # Safety
     ///
-    /// `attr` must point to a writable `struct attribute` not yet registered.
-    fn mint_sysfs_attr_init(attr: *mut bindings::attribute);
+    /// `attr` must point to a writable `struct attribute` not yet registered;
+    /// `key` must point to a `struct lock_class_key` in static storage (lockdep
+    /// refuses other keys; it is passed untyped because without lockdep the C
+    /// struct is empty).
+    fn mint_sysfs_attr_init(attr: *mut bindings::attribute, key: *mut core::ffi::c_void);
+}
+
+/// The lockdep class of one kind of file, as C's `sysfs_attr_init` gives
+/// every attribute declaration its own: removing a partition's files from a
+/// top-level file's handler (`destroy`) then never looks like taking a lock
+/// of the class already held. Lives in a `static` [`FileDesc`]/[`BinDesc`].
+pub(crate) struct LockKey(kernel::types::Opaque<bindings::lock_class_key>);
+
+// SAFETY: lockdep does its own synchronisation on the key; Rust never reads it.
+unsafe impl Sync for LockKey {}
+
+impl LockKey {
+    /// A key for a `static` (lockdep expects uninitialised static memory).
+    pub(crate) const fn new() -> Self {
+        Self(kernel::types::Opaque::uninit())
+    }
 }
 
 /// What owns a directory: the object its files' handlers receive.
@@ -79,7 +98,8 @@ impl fmt::Write for Output<'_> {
     }
 }
 
-/// A text file: name, mode and handlers. Declare it as a `static`; a handler
+/// A text file: name, mode, handlers and lockdep class. Declare it as a
+/// `static` (the key must be static); a handler
 /// that is `None` must not be reachable through the mode bits.
 pub(crate) struct FileDesc<T: 'static> {
     /// File name.
@@ -90,6 +110,8 @@ pub(crate) struct FileDesc<T: 'static> {
     pub(crate) show: Option<ShowFn<T>>,
     /// Write handler.
     pub(crate) store: Option<StoreFn<T>>,
+    /// Its lockdep class.
+    pub(crate) key: LockKey,
 }
 
 /// A write-only binary file of unbounded size that receives data in chunks
@@ -102,6 +124,8 @@ pub(crate) struct BinDesc<T: 'static> {
     pub(crate) mode: u16,
     /// Write handler.
     pub(crate) write: BinWriteFn<T>,
+    /// Its lockdep class.
+    pub(crate) key: LockKey,
 }
 
 /// One text file of `T`'s directory, stored inside `T`.
@@ -230,7 +254,10 @@ impl Dir {
         // reads these cells; the attribute is a valid, writable C struct.
         unsafe {
             *file.owner.get() = owner;
-            mint_sysfs_attr_init(core::ptr::addr_of_mut!((*file.raw.get()).attr));
+            mint_sysfs_attr_init(
+                core::ptr::addr_of_mut!((*file.raw.get()).attr),
+                file.desc.key.0.get().cast(),
+            );
         }
         // SAFETY: `kobj` is live for `self`'s lifetime; the attribute stays in
         // place until the directory is removed (caller's guarantee).
@@ -253,7 +280,10 @@ impl Dir {
         // SAFETY: as in `add`.
         unsafe {
             *file.owner.get() = owner;
-            mint_sysfs_attr_init(core::ptr::addr_of_mut!((*file.raw.get()).attr));
+            mint_sysfs_attr_init(
+                core::ptr::addr_of_mut!((*file.raw.get()).attr),
+                file.desc.key.0.get().cast(),
+            );
         }
         // SAFETY: as in `add`.
         let ret = unsafe { bindings::sysfs_create_bin_file(self.kobj.as_ptr(), file.raw.get()) };

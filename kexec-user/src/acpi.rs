@@ -133,8 +133,9 @@ pub const MAX_CPUS: usize = 254;
 /// usefully: the field is 8 bits and Linux ignores id 0xff.
 pub const MAX_APIC_ID: u32 = 0xfe;
 
-/// OEM id written in the RSDP and every table header.
-pub const OEM_ID: [u8; 6] = *b"MINT  ";
+/// OEM id written in the RSDP and every table header; a kernel whose FADT has
+/// it is a mint partition (mint.ko then takes the agent role).
+pub const OEM_ID: [u8; 6] = mint_logic::fadt::MINT_OEM_ID;
 /// OEM table id of every table.
 pub const OEM_TABLE_ID: [u8; 8] = *b"MINTPART";
 /// OEM revision of every table.

@@ -309,16 +309,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn real_image_assembles_into_a_valid_load_image() {
-        let Some(kernel) = real_image() else { return };
-        let initrd = vec![0x42u8; 300_000];
-        let p = partition(256 << 20);
-        let a = assemble(
-            &p,
+    /// `kernel` and `initrd` for `p` with the defaults: 32-bit entry, the
+    /// os2 console.
+    fn assemble_plain(p: &Partition, kernel: &[u8], initrd: &[u8]) -> Assembled {
+        assemble(
+            p,
             &Inputs {
-                kernel: &kernel,
-                initrd: Some(&initrd),
+                kernel,
+                initrd: Some(initrd),
                 cmdline: "console=ttyS1",
                 mem_min: None,
                 console_uart: Some(0x2f8),
@@ -326,7 +324,15 @@ mod tests {
                 decompressed: None,
             },
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn real_image_assembles_into_a_valid_load_image() {
+        let Some(kernel) = real_image() else { return };
+        let initrd = vec![0x42u8; 300_000];
+        let p = partition(256 << 20);
+        let a = assemble_plain(&p, &kernel, &initrd);
         let img = load_image::parse(&a.blob).unwrap();
         img.validate_within(p.window).unwrap();
         assert_eq!(img.segment_count(), 5);
@@ -473,19 +479,7 @@ mod tests {
         let kernel = crate::bzimage::test_support::synth();
         let initrd = vec![0x42u8; 0x5000];
         let p = partition(64 << 20);
-        let a = assemble(
-            &p,
-            &Inputs {
-                kernel: &kernel,
-                initrd: Some(&initrd),
-                cmdline: "console=ttyS1",
-                mem_min: None,
-                console_uart: Some(0x2f8),
-                entry: Entry::Protected32,
-                decompressed: None,
-            },
-        )
-        .unwrap();
+        let a = assemble_plain(&p, &kernel, &initrd);
         let acpi = a.plan.acpi.clone().unwrap();
         assert_eq!(acpi.end - acpi.start, ACPI_BLOCK_SIZE);
         let page = acpi.start + 0xf000;

@@ -21,6 +21,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use paths::Kernel;
+use qemu::Profile;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "mint developer tasks")]
@@ -60,6 +61,10 @@ enum Task {
         /// checks): the same as `--kernel debug`.
         #[arg(long, conflicts_with = "kernel")]
         debug_kernel: bool,
+        /// Which host platform(s): `pc` (xAPIC), `x2apic` (q35 with an
+        /// interrupt-remapping IOMMU, host in x2APIC mode), or both.
+        #[arg(long, value_enum, default_value_t = ProfileChoice::Both)]
+        profile: ProfileChoice,
     },
     /// Build, then boot the host in QEMU and show mint at work.
     Demo,
@@ -104,6 +109,24 @@ impl KernelChoice {
     }
 }
 
+/// `--profile`: the host platform(s) the scenarios run on.
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileChoice {
+    Pc,
+    X2apic,
+    Both,
+}
+
+impl ProfileChoice {
+    fn profiles(self) -> &'static [Profile] {
+        match self {
+            ProfileChoice::Pc => &[Profile::Pc],
+            ProfileChoice::X2apic => &[Profile::X2apic],
+            ProfileChoice::Both => &Profile::ALL,
+        }
+    }
+}
+
 fn main() {
     if let Err(err) = run() {
         eprintln!("xtask: error: {err:#}");
@@ -132,13 +155,19 @@ fn run() -> Result<()> {
             no_unit,
             kernel,
             debug_kernel,
+            profile,
         } => {
             let kernel = if debug_kernel {
                 KernelChoice::Debug
             } else {
                 kernel
             };
-            scenarios::test(kernel.kernels(), scenario.as_deref(), !no_unit)
+            scenarios::test(
+                kernel.kernels(),
+                profile.profiles(),
+                scenario.as_deref(),
+                !no_unit,
+            )
         }
         Task::Demo => {
             let tc = setup::setup()?;

@@ -37,6 +37,44 @@ impl Accel {
     }
 }
 
+/// The host's platform: which machine QEMU emulates and so which APIC mode
+/// the host's kernel runs in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// `-machine pc`: i440FX, the host runs its local APICs in xAPIC mode.
+    #[default]
+    Pc,
+    /// `-machine q35` with an Intel IOMMU doing interrupt remapping with
+    /// extended interrupt mode (`intel-iommu,intremap=on,eim=on`): the host
+    /// runs in x2APIC mode, as servers do.
+    X2apic,
+}
+
+impl Profile {
+    /// Every profile, in the order the tests run them.
+    pub const ALL: [Profile; 2] = [Profile::Pc, Profile::X2apic];
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Profile::Pc => &["-machine", "pc"],
+            Profile::X2apic => &[
+                "-machine",
+                "q35",
+                "-device",
+                "intel-iommu,intremap=on,eim=on",
+            ],
+        }
+    }
+
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Pc => "pc",
+            Profile::X2apic => "x2apic",
+        }
+    }
+}
+
 /// How to boot the host.
 pub struct Machine {
     /// vCPUs (`-smp`).
@@ -51,6 +89,8 @@ pub struct Machine {
     pub initrd: Option<PathBuf>,
     /// TCG unless the benchmark found KVM usable.
     pub accel: Accel,
+    /// The platform.
+    pub profile: Profile,
 }
 
 impl Default for Machine {
@@ -62,6 +102,7 @@ impl Default for Machine {
             serials: 2,
             initrd: None,
             accel: Accel::Tcg,
+            profile: Profile::Pc,
         }
     }
 }
@@ -84,7 +125,7 @@ impl Qemu {
     pub fn boot(artifacts: &Artifacts, machine: &Machine, log_dir: &Path) -> Result<Self> {
         fs::create_dir_all(log_dir)?;
         let mut cmd = Command::new("qemu-system-x86_64");
-        cmd.args(["-machine", "pc"])
+        cmd.args(machine.profile.args())
             .args(machine.accel.args())
             .args(["-smp", &machine.cpus.to_string()])
             .args(["-m", &format!("{}M", machine.mem_mib)])

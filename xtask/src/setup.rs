@@ -1,6 +1,8 @@
 //! `cargo xtask setup`: everything a fresh Debian 12 machine needs, idempotent.
 //!
-//! 1. Debian packages, with the Rust toolchain and kernel source pinned;
+//! 1. Debian packages, with the Rust toolchain, the kernel source and QEMU
+//!    (from bookworm-backports, a suite setup adds if no source has it)
+//!    pinned;
 //! 2. bindgen-cli 0.69.5 (Debian's bindgen is too old for 6.12);
 //! 3. the kernel source, extracted once into the cache;
 //! 4. the kernel, configured from `qemu/kernel.config` and built in a cache
@@ -30,6 +32,29 @@ const RUST_PACKAGES: &[&str] = &["rustc-web", "rust-web-src", "libstd-rust-web-d
 const KERNEL_PACKAGE: &str = "linux-source-6.12";
 const KERNEL_VERSION: &str = "6.12.117-1~deb12u1";
 const KERNEL_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+/// QEMU >= 9 (TCG x2APIC), from Debian bookworm-backports: bookworm has 7.2.
+/// Every QEMU package that is installed must be at this one version, or apt
+/// keeps or pulls in 7.2's qemu-utils/qemu-block-extra next to it (checked
+/// with `apt-get install --simulate`); they run with bookworm's libraries.
+const QEMU_VERSION: &str = "1:10.0.2+ds-2+deb13u1~bpo12+1";
+const QEMU_PACKAGES: &[&str] = &[
+    "qemu-system-x86",
+    "qemu-system-common",
+    "qemu-system-data",
+    "qemu-system-gui",
+    "qemu-system-modules-opengl",
+    "qemu-system-modules-spice",
+    "qemu-block-extra",
+    "qemu-utils",
+];
+/// qemu-system-x86 10 needs seabios >> 1.16.3-1~; bookworm has 1.16.2.
+const SEABIOS_PACKAGE: &str = "seabios";
+const SEABIOS_VERSION: &str = "1.16.3-2~bpo12+1";
+/// The oldest QEMU the tests accept: TCG emulates x2APIC from 9.0 on.
+const QEMU_MIN: (u32, u32) = (9, 0);
+/// The suite with the QEMU above, and the file setup writes to add it.
+const BACKPORTS_SUITE: &str = "bookworm-backports";
+const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/mint-backports.sources";
 /// Unpinned build and test dependencies.
 const OTHER_PACKAGES: &[&str] = &[
     "libclang-dev",
@@ -42,7 +67,6 @@ const OTHER_PACKAGES: &[&str] = &[
     "cpio",
     "busybox-static",
     "acpica-tools",
-    "qemu-system-x86",
     "xz-utils",
     "make",
     "gcc",
@@ -90,6 +114,7 @@ pub fn tools() -> Result<Tools> {
     let cache = paths::cache();
     fs::create_dir_all(&cache).with_context(|| format!("cannot create {}", cache.display()))?;
     ensure_packages()?;
+    check_qemu()?;
     let bindgen = ensure_bindgen(&cache)?;
     let src = ensure_source(&cache)?;
     Ok(Tools {
@@ -162,15 +187,26 @@ fn available_versions(pkg: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The packages pinned to exactly one version, besides the Rust toolchain.
+fn exact_pins() -> Vec<(&'static str, &'static str)> {
+    let mut pins = vec![(KERNEL_PACKAGE, KERNEL_VERSION)];
+    pins.extend(QEMU_PACKAGES.iter().map(|p| (*p, QEMU_VERSION)));
+    pins.push((SEABIOS_PACKAGE, SEABIOS_VERSION));
+    pins
+}
+
+/// Whether every pinned package is installed at its pinned version and every
+/// other package at all: then setup runs no apt command.
 fn packages_satisfied() -> bool {
     let rust_ok = RUST_VERSIONS.iter().any(|v| {
         RUST_PACKAGES
             .iter()
             .all(|p| installed_version(p).as_deref() == Some(*v))
     });
-    let kernel_ok = installed_version(KERNEL_PACKAGE).as_deref() == Some(KERNEL_VERSION);
     rust_ok
-        && kernel_ok
+        && exact_pins()
+            .iter()
+            .all(|(p, v)| installed_version(p).as_deref() == Some(*v))
         && OTHER_PACKAGES
             .iter()
             .all(|p| installed_version(p).is_some())
@@ -186,6 +222,7 @@ fn ensure_packages() -> Result<()> {
     if uid.trim() != "0" {
         bail!("installing packages needs root: run `cargo xtask setup` as root once");
     }
+    ensure_backports_source()?;
     cmd::run(Command::new("apt-get").args(["update", "-q"]))?;
 
     let offered = available_versions("rustc-web")?;
@@ -199,16 +236,30 @@ fn ensure_packages() -> Result<()> {
             offered.join(", ")
         );
     };
-    let kernels = available_versions(KERNEL_PACKAGE)?;
-    if !kernels.iter().any(|k| k == KERNEL_VERSION) {
+    let mut gone = Vec::new();
+    for (pkg, version) in exact_pins() {
+        let offered = available_versions(pkg)?;
+        if !offered.iter().any(|o| o == version) {
+            gone.push(format!(
+                "{pkg}={version} is no longer offered by apt; it offers: {}",
+                if offered.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    offered.join(", ")
+                }
+            ));
+        }
+    }
+    if !gone.is_empty() {
         bail!(
-            "{KERNEL_PACKAGE}={KERNEL_VERSION} is no longer offered by apt; it offers: {}",
-            kernels.join(", ")
+            "{}\n(bookworm-backports keeps only its newest upload: a newer QEMU there \
+             means updating QEMU_VERSION/SEABIOS_VERSION in xtask/src/setup.rs)",
+            gone.join("\n")
         );
     }
     let mut args: Vec<String> = vec!["install".into(), "-y".into(), "-q".into()];
     args.extend(RUST_PACKAGES.iter().map(|p| format!("{p}={rust}")));
-    args.push(format!("{KERNEL_PACKAGE}={KERNEL_VERSION}"));
+    args.extend(exact_pins().iter().map(|(p, v)| format!("{p}={v}")));
     args.extend(OTHER_PACKAGES.iter().map(|p| p.to_string()));
     cmd::run(
         Command::new("apt-get")
@@ -216,6 +267,206 @@ fn ensure_packages() -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
     stage.done();
+    Ok(())
+}
+
+/// One entry of apt's sources: one-line (`deb [signed-by=...] URI SUITE
+/// COMPONENT...`) or a deb822 stanza.
+#[derive(Debug, Default, PartialEq)]
+struct AptSource {
+    types: Vec<String>,
+    uris: Vec<String>,
+    suites: Vec<String>,
+    /// As written: a path, or an inline key with its continuation lines.
+    signed_by: Option<String>,
+}
+
+impl AptSource {
+    fn is_deb_for(&self, suite: &str) -> bool {
+        self.types.iter().any(|t| t == "deb") && self.suites.iter().any(|s| s == suite)
+    }
+}
+
+/// The enabled stanzas of a deb822 `.sources` file.
+fn parse_deb822(text: &str) -> Vec<AptSource> {
+    // Stanzas end at blank lines; each is a list of fields, continuation
+    // lines (leading white space) kept raw.
+    let mut stanzas: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if line.trim().is_empty() {
+            stanzas.push(Vec::new());
+        } else if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = stanzas.last_mut().and_then(|s| s.last_mut()) {
+                v.push('\n');
+                v.push_str(line);
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            let field = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+            stanzas.last_mut().expect("never empty").push(field);
+        }
+    }
+    let mut out = Vec::new();
+    for fields in stanzas.iter().filter(|f| !f.is_empty()) {
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        let words = |name: &str| -> Vec<String> {
+            field(name)
+                .map(|v| v.split_whitespace().map(String::from).collect())
+                .unwrap_or_default()
+        };
+        if field("enabled").is_some_and(|v| v.trim() == "no") {
+            continue;
+        }
+        out.push(AptSource {
+            types: words("types"),
+            uris: words("uris"),
+            suites: words("suites"),
+            signed_by: field("signed-by").cloned(),
+        });
+    }
+    out
+}
+
+/// The entries of a one-line `sources.list` file.
+fn parse_one_line(text: &str) -> Vec<AptSource> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let Some((kind, rest)) = line.split_once(char::is_whitespace) else {
+            continue;
+        };
+        if kind != "deb" && kind != "deb-src" {
+            continue;
+        }
+        let mut rest = rest.trim_start();
+        let mut signed_by = None;
+        if let Some(opts) = rest.strip_prefix('[') {
+            let Some((opts, after)) = opts.split_once(']') else {
+                continue;
+            };
+            signed_by = opts
+                .split_whitespace()
+                .find_map(|o| o.strip_prefix("signed-by="))
+                .map(String::from);
+            rest = after;
+        }
+        let mut words = rest.split_whitespace();
+        let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
+            continue;
+        };
+        out.push(AptSource {
+            types: vec![kind.to_string()],
+            uris: vec![uri.to_string()],
+            suites: vec![suite.to_string()],
+            signed_by,
+        });
+    }
+    out
+}
+
+/// Every entry apt reads: sources.list, sources.list.d/*.list and
+/// sources.list.d/*.sources, with the file each came from.
+fn apt_sources() -> Vec<(PathBuf, AptSource)> {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        more.sort();
+        files.extend(more);
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = fs::read_to_string(&f) else {
+            continue;
+        };
+        let entries = match f.extension().and_then(|e| e.to_str()) {
+            Some("sources") => parse_deb822(&text),
+            Some("list") => parse_one_line(&text),
+            _ => continue,
+        };
+        out.extend(entries.into_iter().map(|e| (f.clone(), e)));
+    }
+    out
+}
+
+/// The deb822 stanza for bookworm-backports, with the URIs and Signed-By of
+/// the machine's own bookworm entry.
+fn backports_stanza(main: &AptSource, from: &Path) -> String {
+    let mut s = format!(
+        "# Added by `cargo xtask setup` (mint): QEMU >= 9 comes from {BACKPORTS_SUITE}.\n\
+         # URIs and Signed-By are those of the bookworm entry in {}.\n\
+         Types: deb\nURIs: {}\nSuites: {BACKPORTS_SUITE}\nComponents: main\n",
+        from.display(),
+        main.uris.join(" ")
+    );
+    if let Some(key) = &main.signed_by {
+        s.push_str(&format!("Signed-By: {key}\n"));
+    }
+    s
+}
+
+/// Adds bookworm-backports to apt's sources unless a source already has it.
+/// apt gives backports priority 100, so only packages named with a
+/// backports version come from it.
+fn ensure_backports_source() -> Result<()> {
+    let sources = apt_sources();
+    if let Some((f, _)) = sources.iter().find(|(_, e)| e.is_deb_for(BACKPORTS_SUITE)) {
+        println!("setup: {BACKPORTS_SUITE} is configured ({})", f.display());
+        return Ok(());
+    }
+    let Some((from, main)) = sources.iter().find(|(_, e)| e.is_deb_for("bookworm")) else {
+        bail!(
+            "no apt source for Debian bookworm in /etc/apt/sources.list or \
+             /etc/apt/sources.list.d/ to take the mirror from: add {BACKPORTS_SUITE} \
+             (QEMU {QEMU_VERSION}) yourself"
+        );
+    };
+    let text = backports_stanza(main, from);
+    let tmp = format!("{BACKPORTS_SOURCE}.tmp");
+    fs::write(&tmp, &text).with_context(|| format!("cannot write {tmp}"))?;
+    fs::rename(&tmp, BACKPORTS_SOURCE)
+        .with_context(|| format!("cannot write {BACKPORTS_SOURCE}"))?;
+    println!("setup: added {BACKPORTS_SUITE} to apt ({BACKPORTS_SOURCE}):");
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        println!("    {line}");
+    }
+    Ok(())
+}
+
+/// `(major, minor)` and the rest of `qemu-system-x86_64 --version`'s first
+/// line, e.g. `QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)`.
+fn parse_qemu_version(text: &str) -> Option<((u32, u32), String)> {
+    let first = text.lines().next()?;
+    let rest = first.split("version ").nth(1)?.trim();
+    let mut nums = rest.split(|c: char| !c.is_ascii_digit());
+    let major = nums.next()?.parse().ok()?;
+    let minor = nums.next()?.parse().ok()?;
+    Some(((major, minor), rest.to_string()))
+}
+
+/// Prints the version of the QEMU on PATH and fails if it is older than 9.0.
+fn check_qemu() -> Result<()> {
+    let qemu = "qemu-system-x86_64";
+    let out = cmd::output(Command::new(qemu).arg("--version"))?;
+    let Some((version, text)) = parse_qemu_version(&out) else {
+        bail!("cannot read a version from `{qemu} --version`: {out:?}");
+    };
+    let path = std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(qemu))
+                .find(|f| f.is_file())
+        })
+        .map(|f| f.display().to_string())
+        .unwrap_or_else(|| qemu.to_string());
+    println!("setup: QEMU {text} ({path})");
+    if version < QEMU_MIN {
+        bail!(
+            "{path} is QEMU {text}; the tests need QEMU >= {}.{} (TCG x2APIC): \
+             setup installs {QEMU_VERSION} from {BACKPORTS_SUITE}, so another QEMU \
+             comes first on PATH",
+            QEMU_MIN.0,
+            QEMU_MIN.1
+        );
+    }
     Ok(())
 }
 
@@ -531,4 +782,94 @@ fn build_kernel(src: &Path, kdir: &Path, tc: &Toolchain) -> Result<()> {
     }
     stage.done();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This machine's /etc/apt/sources.list.d/debian.sources.
+    const DEBIAN_SOURCES: &str = "\
+Types: deb
+# http://snapshot.debian.org/archive/debian/20250520T000000Z
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+# http://snapshot.debian.org/archive/debian-security/20250520T000000Z
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+
+    #[test]
+    fn deb822_main_entry() {
+        let entries = parse_deb822(DEBIAN_SOURCES);
+        assert_eq!(entries.len(), 2);
+        let main: Vec<_> = entries
+            .iter()
+            .filter(|e| e.is_deb_for("bookworm"))
+            .collect();
+        assert_eq!(main.len(), 1);
+        assert_eq!(main[0].uris, ["http://deb.debian.org/debian"]);
+        assert_eq!(
+            main[0].signed_by.as_deref(),
+            Some("/usr/share/keyrings/debian-archive-keyring.gpg")
+        );
+        assert!(!entries.iter().any(|e| e.is_deb_for(BACKPORTS_SUITE)));
+        let stanza = backports_stanza(main[0], Path::new("/x.sources"));
+        let added = parse_deb822(&stanza);
+        assert_eq!(added.len(), 1);
+        assert!(added[0].is_deb_for(BACKPORTS_SUITE));
+        assert!(!added[0].is_deb_for("bookworm"));
+        assert_eq!(added[0].uris, main[0].uris);
+        assert_eq!(added[0].signed_by, main[0].signed_by);
+    }
+
+    #[test]
+    fn deb822_disabled_and_inline_key() {
+        let text = "Types: deb\nURIs: http://a/debian\nSuites: bookworm-backports\n\
+                    Components: main\nEnabled: no\n\n\
+                    Types: deb deb-src\nURIs: http://m/debian\nSuites: bookworm\n\
+                    Signed-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n";
+        let entries = parse_deb822(text);
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].is_deb_for("bookworm"));
+        let key = entries[0].signed_by.as_deref().unwrap();
+        assert_eq!(key, "\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc");
+        let again = parse_deb822(&backports_stanza(&entries[0], Path::new("/x")));
+        assert_eq!(again[0].signed_by, entries[0].signed_by);
+    }
+
+    #[test]
+    fn one_line_entries() {
+        let text = "# deb http://old/debian bookworm-backports main\n\
+                    deb [arch=amd64 signed-by=/k.gpg] http://m/debian bookworm main contrib\n\
+                    deb-src http://m/debian bookworm-backports main\n\
+                    deb http://m/debian-security bookworm-security main # comment\n";
+        let entries = parse_one_line(text);
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].uris, ["http://m/debian"]);
+        assert_eq!(entries[0].signed_by.as_deref(), Some("/k.gpg"));
+        assert!(entries[0].is_deb_for("bookworm"));
+        assert!(!entries.iter().any(|e| e.is_deb_for(BACKPORTS_SUITE)));
+    }
+
+    #[test]
+    fn qemu_versions() {
+        let old = "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\n\
+                   Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers\n";
+        let (v, text) = parse_qemu_version(old).unwrap();
+        assert_eq!(v, (7, 2));
+        assert_eq!(text, "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)");
+        assert!(v < QEMU_MIN);
+        let new = "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n";
+        let (v, _) = parse_qemu_version(new).unwrap();
+        assert_eq!(v, (10, 0));
+        assert!(v >= QEMU_MIN);
+        assert_eq!(parse_qemu_version("garbage"), None);
+    }
 }

@@ -10,6 +10,7 @@
 extern crate std;
 
 pub mod cpulist;
+pub mod fadt;
 pub mod load_image;
 pub mod memrange;
 pub mod name;

@@ -9,21 +9,10 @@
 use std::time::Duration;
 
 use super::{expect_marker, partition_ups, Logs, Scenario};
-use crate::qemu::Machine;
-
-fn machine() -> Machine {
-    Machine {
-        cpus: 4,
-        mem_mib: 1024,
-        append: "memmap=256M$0x20000000".into(),
-        serials: 2,
-        ..Machine::default()
-    }
-}
 
 pub const SCENARIO: Scenario = Scenario {
     name: "containment",
-    machine,
+    machine: super::multicore::machine,
     timeout: Duration::from_secs(600),
     check,
 };

@@ -31,7 +31,7 @@ use anyhow::{bail, Result};
 use crate::build::{self, Artifacts};
 use crate::cmd;
 use crate::paths::{self, Kernel};
-use crate::qemu::{Machine, Qemu};
+use crate::qemu::{Machine, Profile, Qemu};
 use crate::setup;
 
 /// One end-to-end test.
@@ -260,17 +260,52 @@ pub fn heartbeat_gaps(logs: &Logs, port: usize, from: Duration, to: Duration) ->
     (beats.len(), worst)
 }
 
+/// Where a scenario's serial logs go: `out/test-logs/[debug/][x2apic/]NAME`.
+fn log_dir(artifacts: &Artifacts, profile: Profile, name: &str) -> std::path::PathBuf {
+    let base = artifacts.kernel.test_logs();
+    match profile {
+        Profile::Pc => base.join(name),
+        p => base.join(p.name()).join(name),
+    }
+}
+
+/// What the host's log must show about its APIC mode on `profile`.
+fn expect_profile(host: &str, profile: Profile, f: &mut Vec<String>) {
+    let x2apic = host.contains("Switched APIC routing to: cluster x2apic")
+        || host.contains("Switched APIC routing to: physical x2apic");
+    match profile {
+        Profile::Pc if x2apic => f.push("profile pc: the host runs in x2APIC mode".into()),
+        Profile::X2apic if !x2apic => {
+            f.push("profile x2apic: the host's log does not show x2APIC routing".into())
+        }
+        Profile::X2apic if !host.contains("Enabled IRQ remapping in x2apic mode") => {
+            f.push("profile x2apic: the host's log does not show interrupt remapping".into())
+        }
+        _ => {}
+    }
+}
+
 fn run_scenario(
     artifacts: &Artifacts,
+    profile: Profile,
     s: &Scenario,
     extra: &str,
     timeout: Duration,
 ) -> Result<Vec<String>> {
-    let log_dir = artifacts.kernel.test_logs().join(s.name);
+    let log_dir = log_dir(artifacts, profile, s.name);
     let mut machine = (s.machine)();
+    machine.profile = profile;
     let nonce = nonce();
+    // On the debug kernel the host waits 5 s before it powers off: delayed
+    // kobject releases (DEBUG_KOBJECT_RELEASE) then happen while the harness
+    // still reads the console.
+    let linger = if artifacts.kernel == Kernel::Debug {
+        " mint.linger=5"
+    } else {
+        ""
+    };
     machine.append = format!(
-        "{} mint.scenario={} mint.nonce={nonce} {extra}",
+        "{} mint.scenario={} mint.nonce={nonce} {extra}{linger}",
         machine.append, s.name
     );
     let mut qemu = Qemu::boot(artifacts, &machine, &log_dir)?;
@@ -300,8 +335,14 @@ fn run_scenario(
     if marker(logs.host(), "scenario-exit").is_none() {
         failures.push("the scenario script did not finish".into());
     }
+    expect_profile(logs.host(), profile, &mut failures);
     failures.extend((s.check)(&logs));
     if artifacts.kernel == Kernel::Debug {
+        if marker(logs.host(), "lingered").is_none() {
+            failures.push(
+                "debug kernel: the host did not wait for late reports before powering off".into(),
+            );
+        }
         // The whole console, not only the `dmesg` section: it also has what
         // the kernel printed after the script dumped its log (e.g. a delayed
         // kobject release after rmmod).
@@ -343,6 +384,7 @@ pub fn soak(artifacts: &Artifacts, cycles: u32) -> Result<()> {
     let start = Instant::now();
     let failures = run_scenario(
         artifacts,
+        Profile::Pc,
         s,
         &format!("mint.cycles={cycles}"),
         soak::timeout(cycles),
@@ -367,7 +409,12 @@ pub fn soak(artifacts: &Artifacts, cycles: u32) -> Result<()> {
 /// unit tests (if `unit`) run once, after the first build. A kernel whose
 /// setup or build fails counts as one failed test, and the next kernel still
 /// runs.
-pub fn test(kernels: &[Kernel], filter: Option<&str>, unit: bool) -> Result<()> {
+pub fn test(
+    kernels: &[Kernel],
+    profiles: &[Profile],
+    filter: Option<&str>,
+    unit: bool,
+) -> Result<()> {
     let tools = setup::tools()?;
     let mut tally = Tally::default();
     let mut unit = unit;
@@ -382,7 +429,9 @@ pub fn test(kernels: &[Kernel], filter: Option<&str>, unit: bool) -> Result<()> 
         if std::mem::take(&mut unit) {
             tally.unit_tests(&artifacts);
         }
-        tally.scenarios(&artifacts, filter);
+        for &profile in profiles {
+            tally.scenarios(&artifacts, profile, filter);
+        }
     }
     tally.finish()
 }
@@ -410,12 +459,13 @@ impl Tally {
         }
     }
 
-    /// Every scenario matching `filter`, on `artifacts`' kernel.
-    fn scenarios(&mut self, artifacts: &Artifacts, filter: Option<&str>) {
-        // "module-load" on the normal kernel, "module-load (debug kernel)".
+    /// Every scenario matching `filter`, on `artifacts`' kernel and the
+    /// host platform `profile`.
+    fn scenarios(&mut self, artifacts: &Artifacts, profile: Profile, filter: Option<&str>) {
+        // "module-load (pc)", "module-load (debug kernel, x2apic)".
         let label = |name: &str| match artifacts.kernel {
-            Kernel::Normal => name.to_string(),
-            k => format!("{name} ({} kernel)", k.name()),
+            Kernel::Normal => format!("{name} ({})", profile.name()),
+            k => format!("{name} ({} kernel, {})", k.name(), profile.name()),
         };
         for s in SCENARIOS
             .iter()
@@ -429,7 +479,7 @@ impl Tally {
             } else {
                 (String::new(), s.timeout)
             };
-            match run_scenario(artifacts, s, &extra, timeout) {
+            match run_scenario(artifacts, profile, s, &extra, timeout) {
                 Ok(f) if f.is_empty() => {
                     println!("PASS {name} ({})", cmd::elapsed(start));
                     self.passed += 1;

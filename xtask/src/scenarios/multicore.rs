@@ -7,7 +7,9 @@ use std::time::Duration;
 use super::{expect_marker, partition_ups, Logs, Scenario};
 use crate::qemu::Machine;
 
-fn machine() -> Machine {
+/// `-smp 4` with a 256 MiB window: a partition of two or three CPUs and a
+/// host that keeps at least one.
+pub fn machine() -> Machine {
     Machine {
         cpus: 4,
         mem_mib: 1024,
