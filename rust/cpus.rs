@@ -44,8 +44,9 @@ extern "C" {
     fn mint_cpu_online(cpu: u32) -> bool;
 }
 
-/// Largest APIC ID a partition CPU may have (see `CpuClaim::claim`).
-const MAX_PARTITION_APIC_ID: u32 = 0xfe;
+/// The one APIC ID a partition CPU may not have (see `CpuClaim::check`):
+/// the x2APIC ID that the MADT and Linux treat as invalid.
+const INVALID_APIC_ID: u32 = u32::MAX;
 
 const WORDS: usize = (MAX_CPUS as usize) / 64;
 static OWNED: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
@@ -133,12 +134,19 @@ impl CpuClaim {
             if is_owned(cpu) {
                 return Err(no(EBUSY, "CPU already belongs to a partition"));
             }
-            // The partition learns its CPUs from an xAPIC MADT (8-bit IDs,
-            // 0xff meaning broadcast): a CPU beyond that it could not address.
-            if apic_id(cpu)? > MAX_PARTITION_APIC_ID {
+            // Any other APIC ID works. The partition's MADT names IDs up to
+            // 0xfe in Processor Local APIC entries and larger ones in
+            // Processor Local x2APIC entries (mint-kexec's acpi.rs). A CPU
+            // with an ID above 0xfe is in x2APIC mode (the host's firmware
+            // enabled it; INIT keeps it), and the partition's kernel stays in
+            // x2APIC mode without interrupt remapping of its own because
+            // `noapic` skips the remapping step that would otherwise try to
+            // switch it back to xAPIC (and panic on such an ID). Measured on
+            // APIC ID 256: scenario apic256.
+            if apic_id(cpu)? == INVALID_APIC_ID {
                 return Err(no(
                     EINVAL,
-                    "CPU's APIC ID is above 0xfe: a partition cannot address it (xAPIC MADT)",
+                    "CPU's APIC ID is 0xffffffff, the invalid x2APIC ID: a partition's MADT cannot name it",
                 ));
             }
         }

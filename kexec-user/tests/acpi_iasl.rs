@@ -167,3 +167,79 @@ fn iasl_reads_s5_and_the_status_page_registers() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The MADT's offset in a block with a console UART (see `acpi.rs`).
+const MADT_OFF_WITH_UART: usize = 0x230;
+
+/// The MADT decodes as firmware's would: the type-0 decoy first, then a
+/// Processor Local APIC for each id up to 0xfe and a Processor Local x2APIC
+/// for 0xff and above, in the given order with UIDs 0, 1, ...; and it
+/// compiles back to the same bytes (but for the compiler's id and revision
+/// in the header, and so the checksum).
+#[test]
+fn iasl_reads_the_madt_with_x2apic_entries() {
+    if !iasl_available() {
+        return;
+    }
+    let t = acpi::build(BASE, &[0x100, 2, 0xff, 0x1_0000], 0x608, 0xf, Some(0x2f8)).unwrap();
+    let madt = table_at(&t.bytes, MADT_OFF_WITH_UART);
+    assert_eq!(&madt[..4], b"APIC");
+    let dir = scratch("madt");
+    let m = disassemble(&dir, "apic", madt);
+    let lines: Vec<&str> = m.lines().collect();
+    // The subtables in order: (type line, the lines that must follow it).
+    let subtables: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("Subtable Type :"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(subtables.len(), 5, "{m}");
+    let expect: [(&str, &[&str]); 5] = [
+        (
+            "00 [Processor Local APIC]",
+            &[
+                "Processor ID : FF",
+                "Local Apic ID : 0F",
+                "Processor Enabled : 1",
+            ],
+        ),
+        (
+            "09 [Processor Local x2APIC]",
+            &[
+                "Length : 10",
+                "Processor x2Apic ID : 00000100",
+                "Processor Enabled : 1",
+                "Processor UID : 00000000",
+            ],
+        ),
+        (
+            "00 [Processor Local APIC]",
+            &[
+                "Processor ID : 01",
+                "Local Apic ID : 02",
+                "Processor Enabled : 1",
+            ],
+        ),
+        (
+            "09 [Processor Local x2APIC]",
+            &["Processor x2Apic ID : 000000FF", "Processor UID : 00000002"],
+        ),
+        (
+            "09 [Processor Local x2APIC]",
+            &["Processor x2Apic ID : 00010000", "Processor UID : 00000003"],
+        ),
+    ];
+    for (k, (&i, (kind, fields))) in subtables.iter().zip(expect).enumerate() {
+        let end = subtables.get(k + 1).copied().unwrap_or(lines.len());
+        assert!(lines[i].contains(kind), "subtable {k}: {}\n{m}", lines[i]);
+        has_all(&lines[i..end], fields);
+    }
+    assert!(!m.contains("**** "), "iasl reported a problem:\n{m}");
+    iasl(&dir, &["-p", "again", "apic.dsl"]);
+    let again = std::fs::read(dir.join("again.aml")).unwrap();
+    assert_eq!(again.len(), madt.len());
+    assert_eq!(again[HEADER_LEN..], madt[HEADER_LEN..]);
+    assert_eq!(again[..9], madt[..9], "signature, length, revision");
+    let _ = std::fs::remove_dir_all(&dir);
+}

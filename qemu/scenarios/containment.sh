@@ -81,7 +81,7 @@ dd if=/tmp/fake/os2/load bs=4096 skip=1 >&3 2>/dev/null
 exec 3>&-
 echo "@@ first-load-done $(state os2)"
 echo start > $M/os2/state
-sleep 4
+sleep 8
 echo "@@ after-two-loads $(state os2)"
 echo stop > $M/os2/state
 

@@ -91,6 +91,12 @@ pub struct Machine {
     pub accel: Accel,
     /// The platform.
     pub profile: Profile,
+    /// The profiles this machine exists on (QEMU refuses it on the others,
+    /// e.g. more than 255 CPUs on `pc`); the tests skip it elsewhere.
+    pub profiles: &'static [Profile],
+    /// More QEMU arguments, after the others (a second `-smp` merges with
+    /// the first, so it can add a topology to `cpus`).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for Machine {
@@ -103,6 +109,8 @@ impl Default for Machine {
             initrd: None,
             accel: Accel::Tcg,
             profile: Profile::Pc,
+            profiles: &Profile::ALL,
+            extra_args: Vec::new(),
         }
     }
 }
@@ -142,7 +150,8 @@ impl Qemu {
             .arg("-initrd")
             .arg(machine.initrd.as_ref().unwrap_or(&artifacts.host_initramfs))
             .arg("-append")
-            .arg(format!("{BASE_APPEND} {}", machine.append));
+            .arg(format!("{BASE_APPEND} {}", machine.append))
+            .args(&machine.extra_args);
         let mut serial = Vec::new();
         for i in 0..machine.serials {
             let path = log_dir.join(format!("ttyS{i}.log"));

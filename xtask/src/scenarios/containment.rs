@@ -139,7 +139,7 @@ fn check(logs: &Logs) -> Vec<String> {
     // and boots (the state was `stopped` before it).
     let image_len =
         super::marker(host, "first-load-image").and_then(|v| v.trim().parse::<u64>().ok());
-    if !image_len.is_some_and(|n| n > 1 << 20) {
+    if image_len.is_none_or(|n| n <= 1 << 20) {
         f.push(format!(
             "the held-open load had no real image to write: {image_len:?} bytes"
         ));

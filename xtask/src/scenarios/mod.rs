@@ -12,6 +12,7 @@
 //! debugobjects, kobject reports), whether or not the scenario checks its
 //! kernel log itself.
 
+mod apic256;
 mod containment;
 mod guest_faults;
 mod lifecycle;
@@ -85,6 +86,7 @@ const SCENARIOS: &[Scenario] = &[
     guest_faults::SCENARIO,
     multicore::SCENARIO,
     containment::SCENARIO,
+    apic256::SCENARIO,
     soak::SCENARIO,
 ];
 
@@ -472,6 +474,12 @@ impl Tally {
             .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
         {
             let name = label(s.name);
+            let only = (s.machine)().profiles;
+            if !only.contains(&profile) {
+                let on: Vec<&str> = only.iter().map(|p| p.name()).collect();
+                println!("SKIP {name}: its machine exists only on {}", on.join(", "));
+                continue;
+            }
             println!("==> scenario {name}");
             let start = Instant::now();
             let (extra, timeout) = if s.name == soak::SCENARIO.name {
