@@ -209,6 +209,25 @@ pub fn expect_host_slept_2s(host: &str, key: &str, f: &mut Vec<String>) {
     }
 }
 
+/// Asserts that a partition's `mint.action=workload` report (`WORKLOAD
+/// cpu0=N% cpu1=N%`, from qemu/os2-init.sh) shows both CPUs at least 70 %
+/// busy.
+pub fn expect_both_cpus_busy(os2: &str, f: &mut Vec<String>) {
+    let Some(l) = os2.lines().find(|l| l.contains("] WORKLOAD ")) else {
+        f.push("os2 never reported its workload".into());
+        return;
+    };
+    for cpu in ["cpu0=", "cpu1="] {
+        let busy = l
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(cpu))
+            .and_then(|v| v.trim_end_matches('%').parse::<i64>().ok());
+        if busy.is_none_or(|b| b < 70) {
+            f.push(format!("os2 {cpu} was not busy during the workload: {l}"));
+        }
+    }
+}
+
 /// Asserts `marker(key) == want`, recording a failure otherwise.
 pub fn expect_marker(log: &str, key: &str, want: &str, failures: &mut Vec<String>) {
     match marker(log, key) {

@@ -54,20 +54,7 @@ fn check(logs: &Logs) -> Vec<String> {
         }
     }
     // Boot a: both cores ran the 2-thread workload.
-    match os2.lines().find(|l| l.contains("] WORKLOAD ")) {
-        Some(l) => {
-            for cpu in ["cpu0=", "cpu1="] {
-                let busy = l
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix(cpu))
-                    .and_then(|v| v.trim_end_matches('%').parse::<i64>().ok());
-                if busy.is_none_or(|b| b < 70) {
-                    f.push(format!("os2 {cpu} was not busy during the workload: {l}"));
-                }
-            }
-        }
-        None => f.push("os2 never reported its workload".into()),
-    }
+    super::expect_both_cpus_busy(os2, &mut f);
     // Boot a was started twice (stop, start): two markers.
     let boots_a = partition_ups(os2, &format!("{}-a", logs.nonce)).len();
     if boots_a != 2 {
