@@ -210,7 +210,7 @@ pub(crate) fn launch(
 }
 
 /// Nanoseconds of the kernel's monotonic clock.
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     // SAFETY: `ktime_get` has no preconditions.
     unsafe { bindings::ktime_get() }
 }

@@ -25,7 +25,7 @@ use crate::logic::cpulist;
 use crate::logic::load_image::{self, LoadImage};
 use crate::logic::memrange::{self, MemRange};
 use crate::logic::state::{Command, Event, Outcome, State};
-use crate::refusal::Refusal;
+use crate::refusal::{text, Refusal};
 use crate::module_ref::ModuleRef;
 use crate::sysfs::{BinDesc, BinFile, Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::StatusPage;
@@ -88,17 +88,8 @@ impl Owner for Partition {
     }
 }
 
-fn text(input: &[u8]) -> Result<&str, Refusal> {
-    core::str::from_utf8(input).map_err(|_| Refusal::new(EINVAL, "input is not text"))
-}
-
 fn logic(errno: i32, e: &dyn core::fmt::Display) -> Refusal {
     Refusal::errno(errno, e)
-}
-
-fn now_ns() -> i64 {
-    // SAFETY: `ktime_get` has no preconditions.
-    unsafe { kernel::bindings::ktime_get() }
 }
 
 impl Partition {
@@ -340,7 +331,7 @@ impl Partition {
         if g.state.is_active() {
             return Err(Refusal::new(EBUSY, "partition is running; stop it first"));
         }
-        let now = now_ns();
+        let now = boot::now_ns();
         if let Some(l) = &g.loader {
             if l.writer != writer && now - l.last_ns < LOAD_IDLE_NS {
                 return Err(Refusal::new(EBUSY, "another load is in progress"));
@@ -557,16 +548,12 @@ impl Partition {
 
 // ---- sysfs files of /sys/kernel/mint/osN/ ----
 
-fn out_err(_: core::fmt::Error) -> Refusal {
-    Refusal::new(EFBIG, "output does not fit in a page")
-}
-
 fn show_cpus(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
     let g = p.lock()?;
     if g.cpus.cpus().is_empty() {
-        writeln!(out).map_err(out_err)
+        writeln!(out).map_err(Refusal::from)
     } else {
-        writeln!(out, "{}", g.cpus.cpus()).map_err(out_err)
+        writeln!(out, "{}", g.cpus.cpus()).map_err(Refusal::from)
     }
 }
 
@@ -577,8 +564,8 @@ fn store_cpus(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
 fn show_memory(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
     let g = p.lock()?;
     match g.window.as_ref().map(|w| w.range()) {
-        Some(r) => writeln!(out, "{r}").map_err(out_err),
-        None => writeln!(out).map_err(out_err),
+        Some(r) => writeln!(out, "{r}").map_err(Refusal::from),
+        None => writeln!(out).map_err(Refusal::from),
     }
 }
 
@@ -588,7 +575,7 @@ fn store_memory(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
 
 fn show_state(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
     let state = p.lock()?.state;
-    writeln!(out, "{}", state.as_str()).map_err(out_err)
+    writeln!(out, "{}", state.as_str()).map_err(Refusal::from)
 }
 
 fn store_state(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
@@ -611,15 +598,15 @@ fn show_apic_ids(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
     let g = p.lock()?;
     let mut sep = "";
     for id in g.cpus.apic_ids() {
-        write!(out, "{sep}{id}").map_err(out_err)?;
+        write!(out, "{sep}{id}").map_err(Refusal::from)?;
         sep = " ";
     }
-    writeln!(out).map_err(out_err)
+    writeln!(out).map_err(Refusal::from)
 }
 
 fn show_lowmem(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
     let (start, end) = boot::low_ram(p.slot);
-    writeln!(out, "{:#x}-{:#x}", start, end - 1).map_err(out_err)
+    writeln!(out, "{:#x}-{:#x}", start, end - 1).map_err(Refusal::from)
 }
 
 fn write_load(p: &Partition, writer: usize, offset: u64, data: &[u8]) -> Result<(), Refusal> {

@@ -112,3 +112,15 @@ impl From<kernel::alloc::AllocError> for Refusal {
         Self::new(ENOMEM, "out of memory")
     }
 }
+
+/// A `show` whose output does not fit in sysfs's page.
+impl From<fmt::Error> for Refusal {
+    fn from(_: fmt::Error) -> Self {
+        Self::new(EFBIG, "output does not fit in a page")
+    }
+}
+
+/// What was written to a text file, as text.
+pub(crate) fn text(input: &[u8]) -> Result<&str, Refusal> {
+    core::str::from_utf8(input).map_err(|_| Refusal::new(EINVAL, "input is not text"))
+}

@@ -27,7 +27,7 @@ use crate::boot::LOW_SLOTS;
 use crate::cpus::HotplugGuard;
 use crate::logic::name;
 use crate::partition::Partition;
-use crate::refusal::Refusal;
+use crate::refusal::{text, Refusal};
 use crate::sysfs::{Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::Watcher;
 
@@ -102,18 +102,14 @@ pub(crate) fn watch_tick() {
     }
 }
 
-fn out_err(_: core::fmt::Error) -> Refusal {
-    Refusal::new(EFBIG, "output does not fit in a page")
-}
-
 fn show_version(_r: &Registry, out: &mut Output<'_>) -> Result<(), Refusal> {
-    writeln!(out, "{}", env!("MINT_VERSION")).map_err(out_err)
+    writeln!(out, "{}", env!("MINT_VERSION")).map_err(Refusal::from)
 }
 
 fn show_partitions(r: &Registry, out: &mut Output<'_>) -> Result<(), Refusal> {
     // Each partition's state is read under its own lock, after the copy.
     for p in snapshot(r).iter().flatten() {
-        writeln!(out, "{} {}", p.name_str(), p.state().as_str()).map_err(out_err)?;
+        writeln!(out, "{} {}", p.name_str(), p.state().as_str()).map_err(Refusal::from)?;
     }
     Ok(())
 }
@@ -121,13 +117,12 @@ fn show_partitions(r: &Registry, out: &mut Output<'_>) -> Result<(), Refusal> {
 fn show_tsc_khz(_r: &Registry, out: &mut Output<'_>) -> Result<(), Refusal> {
     // SAFETY: no requirement.
     let khz = unsafe { mint_tsc_khz() };
-    writeln!(out, "{khz}").map_err(out_err)
+    writeln!(out, "{khz}").map_err(Refusal::from)
 }
 
 /// The partition name written to `create` or `destroy`.
 fn written_name(input: &[u8]) -> Result<&str, Refusal> {
-    let text = core::str::from_utf8(input).map_err(|_| Refusal::new(EINVAL, "input is not text"))?;
-    name::parse_name(text).map_err(|e| Refusal::with(EINVAL, &e))
+    name::parse_name(text(input)?).map_err(|e| Refusal::with(EINVAL, &e))
 }
 
 /// Text pieces displayed one after the other (a message naming a partition).
