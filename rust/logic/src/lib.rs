@@ -14,4 +14,5 @@ pub mod fadt;
 pub mod load_image;
 pub mod memrange;
 pub mod name;
+pub mod ramoops;
 pub mod state;
