@@ -32,6 +32,8 @@ mod logic {
     pub mod memrange;
     #[path = "src/name.rs"]
     pub mod name;
+    #[path = "src/ramoops.rs"]
+    pub mod ramoops;
     #[path = "src/state.rs"]
     pub mod state;
 }

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! 0   magic        b"MINTLOAD"
-//! 8   version      u32 = 3
+//! 8   version      u32 = 4
 //! 12  count        u32, number of segments, 1..=16
 //! 16  entry        u64, physical address of the kernel's entry point
 //! 24  boot_params  u64, physical address of the zero page
@@ -17,7 +17,14 @@
 //!                  page tables (CR3) the CPU enters the kernel with; else 0
 //! 56  status_page  u64, physical address of the partition's status page
 //!                  (4 KiB aligned, inside the window); 0 for none
-//! 64  segment table: count × { dest u64, len u64 } (16 bytes each)
+//! 64  console      u64, physical address of the partition's ramoops region
+//!                  (console ring and crash records, see `ramoops.rs`);
+//!                  0 for none (then the next four fields are 0 too)
+//! 72  console_len  u32, its length (4 KiB multiple, 64 KiB to 1 GiB)
+//! 76  record_size  u32, its `ramoops.record_size` (a power of two)
+//! 80  console_size u32, its `ramoops.console_size` (a power of two)
+//! 84  pmsg_size    u32, its `ramoops.pmsg_size` (a power of two)
+//! 88  segment table: count × { dest u64, len u64 } (16 bytes each)
 //!     then the data of segment 0, 1, ... concatenated, no padding
 //! ```
 //!
@@ -29,10 +36,12 @@
 //! Errno choices ([`LoadImageError::errno`]): a blob that is not a mint image
 //! at all (bad magic or version) is `ENOEXEC`, like `execve` on a foreign
 //! format; a blob larger than [`MAX_TOTAL_LEN`] is `EFBIG`; segments, entry,
-//! boot parameters or the status page outside the partition's window are
-//! `EADDRNOTAVAIL`, as `kexec_load` answers for segments outside the crash
-//! kernel region; every other malformation (lengths, overlaps, empty
-//! segments, a misaligned status page) is `EINVAL`.
+//! boot parameters, the status page or the console region outside the
+//! partition's window are `EADDRNOTAVAIL`, as `kexec_load` answers for
+//! segments outside the crash kernel region; every other malformation
+//! (lengths, overlaps, empty segments, a misaligned status page, a console
+//! region ramoops would lay out differently or that overlaps a segment or
+//! the status page) is `EINVAL`.
 //!
 //! # Status page
 //!
@@ -58,9 +67,11 @@
 //! fault), so the host must see RESET and stop the partition within that
 //! time.
 //!
-//! This file uses [`MemRange`] from its sibling module `memrange`.
+//! This file uses [`MemRange`] from its sibling module `memrange` and
+//! [`Layout`] from `ramoops`.
 
 use super::memrange::MemRange;
+use super::ramoops::{self, Layout};
 use core::fmt;
 
 // Linux errno values (positive).
@@ -72,9 +83,9 @@ const EADDRNOTAVAIL: i32 = 99;
 /// The first 8 bytes of every image.
 pub const MAGIC: [u8; 8] = *b"MINTLOAD";
 /// The only format version.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Length of the fixed header, before the segment table.
-pub const HEADER_LEN: usize = 64;
+pub const HEADER_LEN: usize = 88;
 /// Flag: enter the kernel through the 64-bit boot protocol.
 pub const FLAG_ENTRY_64: u32 = 1;
 /// Bytes of identity page tables at `page_table` (PML4, PDPT, four PDs of
@@ -107,6 +118,16 @@ pub const OFF_FLAGS: usize = 40;
 pub const OFF_PAGE_TABLE: usize = 48;
 /// Offset of the status page address (u64).
 pub const OFF_STATUS_PAGE: usize = 56;
+/// Offset of the console (ramoops) region address (u64).
+pub const OFF_CONSOLE: usize = 64;
+/// Offset of the console region length (u32).
+pub const OFF_CONSOLE_LEN: usize = 72;
+/// Offset of the region's `ramoops.record_size` (u32).
+pub const OFF_RECORD_SIZE: usize = 76;
+/// Offset of the region's `ramoops.console_size` (u32).
+pub const OFF_CONSOLE_SIZE: usize = 80;
+/// Offset of the region's `ramoops.pmsg_size` (u32).
+pub const OFF_PMSG_SIZE: usize = 84;
 
 /// Size (and alignment) of the status page.
 pub const STATUS_PAGE_LEN: u64 = 4096;
@@ -182,6 +203,14 @@ pub enum LoadImageError {
     /// The 4 KiB status page is not entirely inside the partition's window
     /// (EADDRNOTAVAIL).
     StatusPageOutside,
+    /// The console region's fields describe no layout ramoops would make
+    /// the same way (EINVAL).
+    BadConsole(ramoops::LayoutError),
+    /// The console region is not entirely inside the partition's window
+    /// (EADDRNOTAVAIL).
+    ConsoleOutside,
+    /// The console region overlaps a segment or the status page (EINVAL).
+    ConsoleOverlap,
 }
 
 impl LoadImageError {
@@ -194,8 +223,12 @@ impl LoadImageError {
             | LoadImageError::BootParamsOutside
             | LoadImageError::EntryOutside
             | LoadImageError::PageTableOutside
-            | LoadImageError::StatusPageOutside => EADDRNOTAVAIL,
-            LoadImageError::BadFlags | LoadImageError::BadStatusPage => EINVAL,
+            | LoadImageError::StatusPageOutside
+            | LoadImageError::ConsoleOutside => EADDRNOTAVAIL,
+            LoadImageError::BadFlags
+            | LoadImageError::BadStatusPage
+            | LoadImageError::BadConsole(_)
+            | LoadImageError::ConsoleOverlap => EINVAL,
             LoadImageError::Truncated
             | LoadImageError::BadSegmentCount
             | LoadImageError::LengthMismatch
@@ -258,6 +291,13 @@ impl fmt::Display for LoadImageError {
             LoadImageError::StatusPageOutside => {
                 f.write_str("load image status page lies outside the partition's memory")
             }
+            LoadImageError::BadConsole(e) => write!(f, "load image console region: {e}"),
+            LoadImageError::ConsoleOutside => {
+                f.write_str("load image console region lies outside the partition's memory")
+            }
+            LoadImageError::ConsoleOverlap => f.write_str(
+                "load image console region overlaps a segment or the status page",
+            ),
         }
     }
 }
@@ -320,6 +360,7 @@ pub struct LoadImage<'a> {
     flags: u32,
     page_table: u64,
     status_page: u64,
+    console: Option<Layout>,
     count: u32,
     table: &'a [u8],
     data: &'a [u8],
@@ -353,6 +394,7 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
     if status_page % STATUS_PAGE_LEN != 0 {
         return Err(LoadImageError::BadStatusPage);
     }
+    let console = parse_console(blob)?;
     let table_end = (count as usize)
         .checked_mul(SEGMENT_DESC_LEN)
         .and_then(|t| t.checked_add(HEADER_LEN))
@@ -380,10 +422,32 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
         flags,
         page_table,
         status_page,
+        console,
         count,
         table,
         data,
     })
+}
+
+/// The console region fields: all zero for none, else a valid layout.
+fn parse_console(blob: &[u8]) -> Result<Option<Layout>, LoadImageError> {
+    let base = read_u64(blob, OFF_CONSOLE).ok_or(LoadImageError::Truncated)?;
+    let mut sizes = [0u64; 4];
+    for (s, off) in sizes.iter_mut().zip([
+        OFF_CONSOLE_LEN,
+        OFF_RECORD_SIZE,
+        OFF_CONSOLE_SIZE,
+        OFF_PMSG_SIZE,
+    ]) {
+        *s = u64::from(read_u32(blob, off).ok_or(LoadImageError::Truncated)?);
+    }
+    let [len, record, console, pmsg] = sizes;
+    if base == 0 && sizes == [0; 4] {
+        return Ok(None);
+    }
+    Layout::new(base, len, record, console, pmsg)
+        .map(Some)
+        .map_err(LoadImageError::BadConsole)
 }
 
 impl<'a> LoadImage<'a> {
@@ -402,6 +466,12 @@ impl<'a> LoadImage<'a> {
     /// notes), or `None` if the image has none.
     pub fn status_page(&self) -> Option<u64> {
         (self.status_page != 0).then_some(self.status_page)
+    }
+
+    /// The partition's ramoops region (console ring and crash records), or
+    /// `None` if the image has none.
+    pub fn console(&self) -> Option<Layout> {
+        self.console
     }
 
     /// Physical address of the zero page (`struct boot_params`).
@@ -424,8 +494,10 @@ impl<'a> LoadImage<'a> {
 
     /// Checks the image against the partition's memory `window`: every segment
     /// inside it (no wrap), no two segments overlapping, the 4 KiB at
-    /// `boot_params` inside one segment, `entry` inside a segment, and the
-    /// status page, if any, inside the window.
+    /// `boot_params` inside one segment, `entry` inside a segment, the
+    /// status page, if any, inside the window, and the console region, if
+    /// any, inside the window and clear of every segment and the status page
+    /// (the partition's kernel writes there from its first printk on).
     pub fn validate_within(&self, window: MemRange) -> Result<(), LoadImageError> {
         for (index, (dest, data)) in (0u32..).zip(self.segments()) {
             let len =
@@ -475,6 +547,25 @@ impl<'a> LoadImage<'a> {
         if let Some(page) = self.status_page() {
             if !window.contains_range(page, STATUS_PAGE_LEN) {
                 return Err(LoadImageError::StatusPageOutside);
+            }
+        }
+        if let Some(layout) = self.console {
+            let r = layout.region();
+            let region = MemRange {
+                start: r.start,
+                size: r.end - r.start,
+            };
+            if !window.contains_range(region.start, region.size) {
+                return Err(LoadImageError::ConsoleOutside);
+            }
+            let page = self.status_page().map(|p| (p, STATUS_PAGE_LEN));
+            let clash = self
+                .segments()
+                .map(|(dest, data)| (dest, data.len() as u64))
+                .chain(page)
+                .any(|(start, size)| region.overlaps(&MemRange { start, size }));
+            if clash {
+                return Err(LoadImageError::ConsoleOverlap);
             }
         }
         Ok(())
@@ -651,6 +742,19 @@ mod tests {
         status_page: u64,
         segments: &[(u64, &[u8])],
     ) -> Vec<u8> {
+        encode_console(entry, boot_params, flags, page_table, status_page, [0; 5], segments)
+    }
+
+    /// `console`: region address, length, record, console and pmsg sizes.
+    fn encode_console(
+        entry: u64,
+        boot_params: u64,
+        flags: u32,
+        page_table: u64,
+        status_page: u64,
+        console: [u64; 5],
+        segments: &[(u64, &[u8])],
+    ) -> Vec<u8> {
         let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
         let total = HEADER_LEN + segments.len() * SEGMENT_DESC_LEN + data_len;
         let mut v = Vec::new();
@@ -664,6 +768,10 @@ mod tests {
         v.extend_from_slice(&0u32.to_le_bytes());
         v.extend_from_slice(&page_table.to_le_bytes());
         v.extend_from_slice(&status_page.to_le_bytes());
+        v.extend_from_slice(&console[0].to_le_bytes());
+        for size in &console[1..] {
+            v.extend_from_slice(&(*size as u32).to_le_bytes());
+        }
         assert_eq!(v.len(), HEADER_LEN);
         for (dest, d) in segments {
             v.extend_from_slice(&dest.to_le_bytes());
@@ -758,8 +866,8 @@ mod tests {
             total_len_from_prefix(&b[..HEADER_LEN]),
             Some(Err(LoadImageError::BadMagic))
         );
-        // Version 2 (no status page field) and later versions are refused.
-        for version in [2u8, 4] {
+        // Version 3 (no console region fields) and later versions are refused.
+        for version in [3u8, 5] {
             let mut b = blob.clone();
             b[8] = version;
             assert_eq!(parse(&b), Err(LoadImageError::BadVersion));
@@ -912,23 +1020,30 @@ mod tests {
 
     #[test]
     fn header_layout() {
-        assert_eq!(HEADER_LEN, 64);
-        assert_eq!(OFF_STATUS_PAGE + 8, HEADER_LEN);
+        assert_eq!(HEADER_LEN, 88);
+        assert_eq!(OFF_PMSG_SIZE + 4, HEADER_LEN);
         let zp = vec![0u8; 4096];
-        let b = encode_full(
+        let b = encode_console(
             0x2000_0000,
             0x2000_0000,
             0,
             0,
             0x2000_f000,
+            [0x2ff0_0000, 0x10_0000, 0x1_0000, 0x8_0000, 0x1_0000],
             &[(0x2000_0000, &zp)],
         );
         assert_eq!(&b[0..8], b"MINTLOAD");
-        assert_eq!(&b[8..12], &3u32.to_le_bytes());
+        assert_eq!(&b[8..12], &4u32.to_le_bytes());
         assert_eq!(&b[56..64], &0x2000_f000u64.to_le_bytes());
+        assert_eq!(&b[64..72], &0x2ff0_0000u64.to_le_bytes());
+        assert_eq!(&b[72..76], &0x10_0000u32.to_le_bytes());
+        assert_eq!(&b[84..88], &0x1_0000u32.to_le_bytes());
+        let l = parse(&b).unwrap().console().unwrap();
+        assert_eq!(l.region(), 0x2ff0_0000..0x3000_0000);
+        assert_eq!(l.console_size(), 0x8_0000);
         // The segment table follows the header.
-        assert_eq!(&b[64..72], &0x2000_0000u64.to_le_bytes());
-        assert_eq!(&b[72..80], &4096u64.to_le_bytes());
+        assert_eq!(&b[88..96], &0x2000_0000u64.to_le_bytes());
+        assert_eq!(&b[96..104], &4096u64.to_le_bytes());
     }
 
     #[test]
@@ -988,6 +1103,59 @@ mod tests {
                 "{page:#x}"
             );
         }
+    }
+
+    #[test]
+    fn console_region() {
+        let zp = vec![0u8; 4096];
+        let k = vec![0xccu8; 8192];
+        let segs: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2020_0000, &k)];
+        let top = WINDOW.end() - 0x10_0000;
+        let mib = |base: u64| [base, 0x10_0000, 0x1_0000, 0x8_0000, 0x1_0000];
+        let with = |c: [u64; 5], page: u64| {
+            encode_console(0x2020_0000, 0x2000_0000, 0, 0, page, c, segs)
+        };
+        // None, and the top MiB of the window.
+        assert_eq!(parse(&with([0; 5], 0)).unwrap().console(), None);
+        let b = with(mib(top), 0x2000_f000);
+        let img = parse(&b).unwrap();
+        assert_eq!(img.console().map(|l| l.records()), Some(7));
+        assert_eq!(img.validate_within(WINDOW), Ok(()));
+        // Fields that ramoops would lay out otherwise, or a region without a
+        // length.
+        for bad in [
+            [top, 0x10_0000, 0x1_8000, 0x8_0000, 0x1_0000],
+            [top, 0x10_0000, 0x1_0000, 0x10_0000, 0x1_0000],
+            [top + 0x800, 0x10_0000, 0x1_0000, 0x8_0000, 0x1_0000],
+            [top, 0, 0, 0, 0],
+            [0, 0x10_0000, 0x1_0000, 0x8_0000, 0x1_0000],
+        ] {
+            let e = parse(&with(bad, 0)).err();
+            assert!(matches!(e, Some(LoadImageError::BadConsole(_))), "{bad:x?}: {e:?}");
+            let e = e.unwrap();
+            assert_eq!(e.errno(), EINVAL);
+        }
+        // Outside the window: above it, and straddling its end.
+        for base in [WINDOW.end(), WINDOW.end() - 0x8_0000] {
+            let b = with(mib(base), 0);
+            let e = parse(&b).unwrap().validate_within(WINDOW).err().unwrap();
+            assert_eq!(e, LoadImageError::ConsoleOutside);
+            assert_eq!(e.errno(), EADDRNOTAVAIL);
+        }
+        // Over the kernel segment, or over the status page.
+        let b = with(mib(0x2018_0000), 0);
+        assert_eq!(
+            parse(&b).unwrap().validate_within(WINDOW),
+            Err(LoadImageError::ConsoleOverlap)
+        );
+        let b = with(mib(top), top + 0x4_0000);
+        assert_eq!(
+            parse(&b).unwrap().validate_within(WINDOW),
+            Err(LoadImageError::ConsoleOverlap)
+        );
+        // Right below a segment is fine.
+        let b = with(mib(0x2010_0000), 0);
+        assert_eq!(parse(&b).unwrap().validate_within(WINDOW), Ok(()));
     }
 
     fn page(reset: u8, sleep: u8, event: u32, agent: u32) -> [u8; STATUS_FIELDS_LEN] {

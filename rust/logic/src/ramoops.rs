@@ -51,7 +51,7 @@ const PAGE: u64 = 4096;
 const _: () = assert!(SIG == u32::from_le_bytes(*b"DBGC"));
 
 /// Why a region layout is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LayoutError {
     /// Base or length is not a multiple of 4 KiB.
     Misaligned,
@@ -63,6 +63,8 @@ pub enum LayoutError {
     NoRoomForRecords,
     /// `base + len` wraps.
     Overflow,
+    /// The region starts at address 0 (which means "no region").
+    ZeroAddress,
 }
 
 impl core::fmt::Display for LayoutError {
@@ -84,6 +86,7 @@ impl core::fmt::Display for LayoutError {
                 f.write_str("console region has no room for a crash record")
             }
             LayoutError::Overflow => f.write_str("console region wraps around"),
+            LayoutError::ZeroAddress => f.write_str("console region at address 0"),
         }
     }
 }
@@ -121,6 +124,9 @@ impl Layout {
         console_size: u64,
         pmsg_size: u64,
     ) -> Result<Self, LayoutError> {
+        if base == 0 {
+            return Err(LayoutError::ZeroAddress);
+        }
         if base % PAGE != 0 || len % PAGE != 0 {
             return Err(LayoutError::Misaligned);
         }
@@ -442,7 +448,7 @@ mod tests {
 
     #[test]
     fn small_and_large_regions() {
-        let l = Layout::for_region(0, 64 << 10).unwrap();
+        let l = Layout::for_region(PAGE, 64 << 10).unwrap();
         assert_eq!((l.console_size(), l.record_size(), l.records()), (32 << 10, 4 << 10, 7));
         let l = Layout::for_region(1 << 32, 16 << 20).unwrap();
         assert_eq!((l.console_size(), l.record_size()), (8 << 20, 64 << 10));
@@ -451,24 +457,25 @@ mod tests {
 
     #[test]
     fn refused_layouts() {
-        assert_eq!(Layout::for_region(0, 60 << 10), Err(LayoutError::BadLength));
-        assert_eq!(Layout::for_region(0, 2 << 30), Err(LayoutError::BadLength));
+        assert_eq!(Layout::for_region(PAGE, 60 << 10), Err(LayoutError::BadLength));
+        assert_eq!(Layout::for_region(PAGE, 2 << 30), Err(LayoutError::BadLength));
         assert_eq!(Layout::for_region(0x800, 1 << 20), Err(LayoutError::Misaligned));
-        assert_eq!(Layout::for_region(0, (1 << 20) + 1), Err(LayoutError::Misaligned));
+        assert_eq!(Layout::for_region(PAGE, (1 << 20) + 1), Err(LayoutError::Misaligned));
+        assert_eq!(Layout::for_region(0, 1 << 20), Err(LayoutError::ZeroAddress));
         assert_eq!(
             Layout::for_region(u64::MAX & !0xfff, 1 << 20),
             Err(LayoutError::Overflow)
         );
         assert_eq!(
-            Layout::new(0, 1 << 20, 3 << 12, 1 << 19, 1 << 16),
+            Layout::new(PAGE, 1 << 20, 3 << 12, 1 << 19, 1 << 16),
             Err(LayoutError::NotPowerOfTwo)
         );
         assert_eq!(
-            Layout::new(0, 1 << 20, 1 << 16, 1 << 20, 1 << 16),
+            Layout::new(PAGE, 1 << 20, 1 << 16, 1 << 20, 1 << 16),
             Err(LayoutError::NoRoomForRecords)
         );
         assert_eq!(
-            Layout::new(0, 1 << 20, 1 << 20, 1 << 19, 1 << 16),
+            Layout::new(PAGE, 1 << 20, 1 << 20, 1 << 19, 1 << 16),
             Err(LayoutError::NoRoomForRecords)
         );
     }
