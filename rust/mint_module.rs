@@ -10,6 +10,7 @@ use kernel::prelude::*;
 
 mod agent;
 mod boot;
+mod console;
 mod cpus;
 mod module_ref;
 mod partition;

@@ -20,10 +20,12 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
 
 use crate::boot;
+use crate::console;
 use crate::cpus::CpuClaim;
 use crate::logic::cpulist;
 use crate::logic::load_image::{self, LoadImage};
 use crate::logic::memrange::{self, MemRange};
+use crate::logic::ramoops::Layout;
 use crate::logic::state::{Command, Event, Outcome, State};
 use crate::refusal::{text, Refusal};
 use crate::module_ref::ModuleRef;
@@ -56,7 +58,8 @@ pub(crate) struct Partition {
     #[pin]
     watch: SpinLock<Option<Arc<StatusPage>>>,
     files: [File<Partition>; NR_FILES],
-    load_file: BinFile<Partition>,
+    /// `load`, `console`, `crash`.
+    bin_files: [BinFile<Partition>; 3],
 }
 
 /// Who is writing the `load` file.
@@ -77,6 +80,10 @@ struct Inner {
     image: Option<VVec<u8>>,
     window: Option<Window>,
     cpus: CpuClaim,
+    /// The ramoops region of the last started run: its console and crash
+    /// records stay readable (the window keeps them) until the next start
+    /// or a change of window.
+    console: Option<Layout>,
     /// A reference on the module while the partition starts or runs, so
     /// that `rmmod` is refused instead of pulling CPUs from under it.
     module_ref: Option<ModuleRef>,
@@ -114,6 +121,7 @@ impl Partition {
                     image: None,
                     window: None,
                     cpus: CpuClaim::empty(),
+                    console: None,
                     module_ref: None,
                 }),
                 watch <- new_spinlock!(None),
@@ -125,7 +133,11 @@ impl Partition {
                     File::new(&APIC_IDS),
                     File::new(&LOWMEM),
                 ],
-                load_file: BinFile::new(&LOAD),
+                bin_files: [
+                    BinFile::new(&LOAD),
+                    BinFile::new(&CONSOLE),
+                    BinFile::new(&CRASH),
+                ],
             }),
             GFP_KERNEL,
         )
@@ -143,9 +155,11 @@ impl Partition {
             unsafe { dir.add(&**self, f) }
                 .map_err(|e| Refusal::with(e, &"cannot create a file of the partition"))?;
         }
-        // SAFETY: as above.
-        unsafe { dir.add_bin(&**self, &self.load_file) }
-            .map_err(|e| Refusal::with(e, &"cannot create the load file"))?;
+        for f in self.bin_files.iter() {
+            // SAFETY: as above.
+            unsafe { dir.add_bin(&**self, f) }
+                .map_err(|e| Refusal::with(e, &"cannot create a file of the partition"))?;
+        }
         Ok(dir)
     }
 
@@ -196,6 +210,7 @@ impl Partition {
         }
         g.module_ref = None;
         g.cpus = CpuClaim::empty();
+        g.console = None;
         g.window = None;
         g.pending = VVec::new();
         g.image = None;
@@ -228,8 +243,23 @@ impl Partition {
         g.state = state;
         g.module_ref = None;
         let b = page.prefix();
-        // The window is left as it is (the partition's last words, e.g. a
-        // pstore record, stay readable); the next start scrubs it.
+        // The window is left as it is (the partition's last words, its
+        // console and crash record, stay readable); the next start scrubs it.
+        if end == Outcome::Crashed {
+            let mut buf = console::reason_buf();
+            let reason = match (g.window.as_ref(), g.console.as_ref()) {
+                (Some(w), Some(l)) => console::panic_reason(w, l, &mut buf),
+                _ => None,
+            };
+            match reason {
+                Some(r) => pr_info!("{}: crashed: {}\n", self.name_str(), r),
+                None => pr_info!(
+                    "{}: crashed: panic reported by the agent (no crash record)\n",
+                    self.name_str()
+                ),
+            }
+            return;
+        }
         pr_info!(
             "{}: {} (status page {:#x}: reset {:#04x} sleep {:#04x} event {} agent {}), CPUs stopped\n",
             self.name_str(),
@@ -285,6 +315,8 @@ impl Partition {
         if old == Some(range) {
             return Ok(()); // Nothing changes (and nothing is scrubbed).
         }
+        // The old window's console goes with it.
+        g.console = None;
         if window::overlaps_other(self.slot, &range) {
             return Err(Refusal::new(EBUSY, "overlaps another partition's window"));
         }
@@ -433,9 +465,12 @@ impl Partition {
                 ENODEV,
                 "the module is being unloaded",
             ))?;
+            let console = image.console();
             let page = image
                 .status_page()
-                .map(|phys| StatusPage::map(phys).and_then(|p| Ok(Arc::new(p, GFP_KERNEL)?)))
+                .map(|phys| {
+                    StatusPage::map(phys, console).and_then(|p| Ok(Arc::new(p, GFP_KERNEL)?))
+                })
                 .transpose()
                 .map_err(|e| Refusal::with(e, &"cannot map the status page"))?;
             // Fresh memory for every boot: the window is scrubbed when it is
@@ -457,6 +492,7 @@ impl Partition {
             )
             .map_err(|e| Refusal::with(e, &"cannot send the CPU into the trampoline"))?;
             inner.module_ref = Some(module_ref);
+            inner.console = console;
             inner.state = starting;
             (launch, page, t_copy)
         };
@@ -507,9 +543,14 @@ impl Partition {
         let stopped = g.state.apply(Event::Stop).map_err(|e| logic(e.errno(), &e))?;
         self.set_watch(None);
         boot::stop_cpus(&g.cpus);
-        // Scrub now, while nobody waits, so that the next start only copies.
+        // Scrub now, while nobody waits, so that the next start only copies;
+        // the console region stays readable until then.
+        let keep = g.console.map(|l| l.region());
         if let Some(w) = g.window.as_mut() {
-            w.scrub();
+            match keep {
+                Some(region) => w.scrub_except(region),
+                None => w.scrub(),
+            }
         }
         g.state = stopped;
         g.module_ref = None;
@@ -613,6 +654,26 @@ fn write_load(p: &Partition, writer: usize, offset: u64, data: &[u8]) -> Result<
     p.load_chunk(writer, offset, data)
 }
 
+/// Runs `f` on the window and ramoops region of the last run, if any.
+fn with_console(
+    p: &Partition,
+    f: impl FnOnce(&Window, &Layout) -> Result<usize>,
+) -> Result<usize, Refusal> {
+    let g = p.lock()?;
+    match (g.window.as_ref(), g.console.as_ref()) {
+        (Some(w), Some(l)) => f(w, l).map_err(|e| Refusal::with(e, &"cannot read the window")),
+        _ => Ok(0),
+    }
+}
+
+fn read_console(p: &Partition, offset: u64, buf: &mut [u8]) -> Result<usize, Refusal> {
+    with_console(p, |w, l| console::read_console(w, l, offset, buf))
+}
+
+fn read_crash(p: &Partition, offset: u64, buf: &mut [u8]) -> Result<usize, Refusal> {
+    with_console(p, |w, l| console::read_crash(w, l, offset, buf))
+}
+
 static CPUS: FileDesc<Partition> = FileDesc {
     name: c_str!("cpus"),
     mode: 0o600,
@@ -658,6 +719,21 @@ static LOWMEM: FileDesc<Partition> = FileDesc {
 static LOAD: BinDesc<Partition> = BinDesc {
     name: c_str!("load"),
     mode: 0o200,
-    write: write_load,
+    read: None,
+    write: Some(write_load),
+    key: LockKey::new(),
+};
+static CONSOLE: BinDesc<Partition> = BinDesc {
+    name: c_str!("console"),
+    mode: 0o400,
+    read: Some(read_console),
+    write: None,
+    key: LockKey::new(),
+};
+static CRASH: BinDesc<Partition> = BinDesc {
+    name: c_str!("crash"),
+    mode: 0o400,
+    read: Some(read_crash),
+    write: None,
     key: LockKey::new(),
 };

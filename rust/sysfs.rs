@@ -6,7 +6,7 @@
 //! kobject and attribute call. The rest of the module sees:
 //!
 //! - [`FileDesc`] / [`BinDesc`]: a `static` description of a text file or a
-//!   write-only binary file (name, mode, handlers taking `&T`);
+//!   binary file (name, mode, handlers taking `&T`);
 //! - [`File`] / [`BinFile`]: one registered instance of such a file, stored
 //!   inside the object `T` that owns the directory, so that every handler gets
 //!   that object (`this`) directly, without looking anything up;
@@ -80,6 +80,9 @@ pub(crate) type StoreFn<T> = fn(this: &T, input: &[u8]) -> Result<(), Refusal>;
 /// open file `writer` (an identity only: equal for chunks of one `open`).
 pub(crate) type BinWriteFn<T> =
     fn(this: &T, writer: usize, offset: u64, data: &[u8]) -> Result<(), Refusal>;
+/// Fills `buf` (at most a page) with the binary file's bytes from `offset`;
+/// returns how many it wrote, 0 at the end of the content.
+pub(crate) type BinReadFn<T> = fn(this: &T, offset: u64, buf: &mut [u8]) -> Result<usize, Refusal>;
 
 /// The page a `show` handler writes into; formatting past its end fails.
 pub(crate) struct Output<'a> {
@@ -114,16 +117,20 @@ pub(crate) struct FileDesc<T: 'static> {
     pub(crate) key: LockKey,
 }
 
-/// A write-only binary file of unbounded size that receives data in chunks
-/// (sysfs splits a large `write(2)` into page-sized calls with increasing
-/// offsets). Declare it as a `static`.
+/// A binary file of unbounded size (its inode says 0 bytes): writes arrive
+/// in chunks (sysfs splits a large `write(2)` into page-sized calls with
+/// increasing offsets), reads ask for at most a page at any offset until a
+/// read returns 0. Declare it as a `static`; a handler that is `None` must not
+/// be reachable through the mode bits.
 pub(crate) struct BinDesc<T: 'static> {
     /// File name.
     pub(crate) name: &'static CStr,
     /// Octal permission.
     pub(crate) mode: u16,
+    /// Read handler.
+    pub(crate) read: Option<BinReadFn<T>>,
     /// Write handler.
-    pub(crate) write: BinWriteFn<T>,
+    pub(crate) write: Option<BinWriteFn<T>>,
     /// Its lockdep class.
     pub(crate) key: LockKey,
 }
@@ -192,7 +199,8 @@ impl<T: Owner> BinFile<T> {
         let mut raw: bindings::bin_attribute = unsafe { core::mem::zeroed() };
         raw.attr.name = desc.name.as_char_ptr();
         raw.attr.mode = desc.mode;
-        raw.write = Some(bin_write_callback::<T>);
+        raw.read = desc.read.map(|_| bin_read_callback::<T> as _);
+        raw.write = desc.write.map(|_| bin_write_callback::<T> as _);
         Self {
             raw: UnsafeCell::new(raw),
             owner: UnsafeCell::new(core::ptr::null()),
@@ -402,10 +410,49 @@ unsafe extern "C" fn bin_write_callback<T: Owner>(
     let Ok(offset) = u64::try_from(offset) else {
         return errno_ret(EINVAL);
     };
+    let Some(write) = this.desc.write else {
+        return errno_ret(EIO);
+    };
     // SAFETY: sysfs passes `count` readable bytes.
     let data = unsafe { core::slice::from_raw_parts(buf as *const u8, count) };
-    match (this.desc.write)(owner, file as usize, offset, data) {
+    match write(owner, file as usize, offset, data) {
         Ok(()) => count as isize,
+        Err(r) => {
+            log_refusal(owner, this.desc.name, &r);
+            errno_ret(r.error())
+        }
+    }
+}
+
+/// `bin_attribute.read` for every [`BinFile`].
+///
+/// # Safety
+///
+/// Called by sysfs only: `attr` is the `raw` field of a registered
+/// [`BinFile<T>`], `buf` holds `count` writable bytes (at most a page).
+unsafe extern "C" fn bin_read_callback<T: Owner>(
+    _file: *mut bindings::file,
+    _kobj: *mut bindings::kobject,
+    attr: *mut bindings::bin_attribute,
+    buf: *mut kernel::ffi::c_char,
+    offset: bindings::loff_t,
+    count: usize,
+) -> isize {
+    // SAFETY: type invariant of `BinFile`: `raw` is its first field.
+    let this = unsafe { &*(attr as *const BinFile<T>) };
+    // SAFETY: type invariant: the owner is live while the file is registered.
+    let owner = unsafe { &**this.owner.get() };
+    let Ok(offset) = u64::try_from(offset) else {
+        return errno_ret(EINVAL);
+    };
+    let Some(read) = this.desc.read else {
+        return errno_ret(EIO);
+    };
+    // SAFETY: sysfs passes `count` writable bytes that nothing else uses
+    // during the call.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf as *mut u8, count) };
+    match read(owner, offset, out) {
+        Ok(n) => n.min(count) as isize,
         Err(r) => {
             log_refusal(owner, this.desc.name, &r);
             errno_ret(r.error())

@@ -13,6 +13,13 @@
 //! reset the whole machine — and, when it sees an outcome, stops the
 //! partition's CPUs and records how it ended (`partition.rs`).
 //!
+//! A partition that panics tells nobody through the status page (unless the
+//! agent runs), but its own pstore/ramoops writes a crash record `Panic#1`
+//! into its ramoops region (`logic/src/ramoops.rs`): the thread also reads
+//! the headers of the region's crash record zones, and a panic record there
+//! is the outcome "panicked". An `Oops` record alone is not an end: the
+//! partition's kernel may go on.
+//!
 //! The thread reads the pages without the partitions' locks: each page is
 //! mapped by its own [`StatusPage`], shared (`Arc`) between the partition and
 //! the thread, so a concurrent stop cannot unmap it under a reader.
@@ -25,12 +32,17 @@ use kernel::c_str;
 use kernel::prelude::*;
 
 use crate::logic::load_image;
+use crate::logic::ramoops::{self, Layout, RecordKind, Ring};
 
 /// How often the thread looks, in microseconds (it sleeps this to twice this).
 const PERIOD_US: u32 = 1000;
 
 /// Bytes of the status page the decoder reads.
 const PREFIX_LEN: usize = 16;
+
+/// Bytes of a crash record's text read to tell its kind (its `====` line
+/// and `Panic#1 Part1`).
+const RECORD_PREFIX_LEN: usize = 64;
 
 extern "C" {
     /// Starts the watcher thread (rust/arch_shim.c): it calls `tick` every
@@ -53,14 +65,18 @@ extern "C" {
     fn mint_watch_stop(t: *mut c_void);
 }
 
-/// A mapping of one partition's status page.
+/// A mapping of one partition's status page and, if it has a ramoops
+/// region, of that region's crash record zones.
 ///
 /// # Invariants
 ///
-/// `base` maps 4 KiB of the partition's window, write-back, until drop.
+/// `base` maps 4 KiB of the partition's window, write-back, until drop; if
+/// `records` is `Some((map, layout))`, `map` maps `layout.records_area()`
+/// (inside the same window), write-back, until drop.
 pub(crate) struct StatusPage {
     base: NonNull<u8>,
     phys: u64,
+    records: Option<(NonNull<u8>, Layout)>,
 }
 
 // SAFETY: the mapping is plain memory read with volatile loads from any
@@ -70,14 +86,27 @@ unsafe impl Send for StatusPage {}
 unsafe impl Sync for StatusPage {}
 
 impl StatusPage {
-    /// Maps the page at `phys`, which the caller has checked lies inside a
-    /// window the partition owns.
-    pub(crate) fn map(phys: u64) -> Result<Self> {
+    /// Maps the page at `phys` and the crash record zones of `console`,
+    /// which the caller has checked lie inside a window the partition owns.
+    pub(crate) fn map(phys: u64, console: Option<Layout>) -> Result<Self> {
         // SAFETY: `phys` is a page of a claimed window (reserved memory the
         // host does not manage); write-back matches the window's mapping.
         let p = unsafe { bindings::memremap(phys, 4096, bindings::MEMREMAP_WB as _) };
         let base = NonNull::new(p as *mut u8).ok_or(ENOMEM)?;
-        Ok(Self { base, phys })
+        let mut page = Self {
+            base,
+            phys,
+            records: None,
+        };
+        if let Some(layout) = console {
+            let area = layout.records_area();
+            let len = usize::try_from(area.end - area.start).map_err(|_| EINVAL)?;
+            // SAFETY: as above: the records area lies in the same window.
+            let r = unsafe { bindings::memremap(area.start, len, bindings::MEMREMAP_WB as _) };
+            // On failure `page` unmaps the status page as it drops.
+            page.records = Some((NonNull::new(r as *mut u8).ok_or(ENOMEM)?, layout));
+        }
+        Ok(page)
     }
 
     /// Its physical address.
@@ -96,9 +125,42 @@ impl StatusPage {
         out
     }
 
-    /// How the partition's kernel ended, if it has.
+    /// How the partition's kernel ended, if it has: what its status page
+    /// says, else "panicked" if a crash record says `Panic`.
     pub(crate) fn outcome(&self) -> Option<load_image::Outcome> {
-        load_image::decode_status(&self.prefix())
+        load_image::decode_status(&self.prefix()).or_else(|| {
+            self.panic_recorded()
+                .then_some(load_image::Outcome::Panicked)
+        })
+    }
+
+    /// Whether one of the crash record zones holds a panic record.
+    fn panic_recorded(&self) -> bool {
+        let Some((map, layout)) = &self.records else {
+            return false;
+        };
+        let zone = layout.record_zone_len() as usize;
+        let read = |off: usize, out: &mut [u8]| {
+            for (i, b) in out.iter_mut().enumerate() {
+                // SAFETY: callers stay below `records * zone`, the length of
+                // the mapping (type invariant); volatile: the partition writes.
+                *b = unsafe { core::ptr::read_volatile(map.as_ptr().add(off + i)) };
+            }
+        };
+        (0..layout.records() as usize).any(|i| {
+            let mut header = [0u8; ramoops::ZONE_HEADER_LEN as usize];
+            read(i * zone, &mut header);
+            let ring = Ring::decode(&header, zone as u64);
+            if ring.is_empty() {
+                return false;
+            }
+            // A record is written from the start of its zone; its first
+            // bytes are enough to tell its kind.
+            let mut prefix = [0u8; RECORD_PREFIX_LEN];
+            let n = ring.len().min(RECORD_PREFIX_LEN).min(zone - header.len());
+            read(i * zone + header.len(), &mut prefix[..n]);
+            ramoops::record_head(&prefix[..n]).is_some_and(|h| h.kind == RecordKind::Panic)
+        })
     }
 }
 
@@ -106,6 +168,10 @@ impl Drop for StatusPage {
     fn drop(&mut self) {
         // SAFETY: mapped by `map`, not used afterwards.
         unsafe { bindings::memunmap(self.base.as_ptr() as *mut c_void) };
+        if let Some((map, _)) = &self.records {
+            // SAFETY: mapped by `map`, not used afterwards.
+            unsafe { bindings::memunmap(map.as_ptr() as *mut c_void) };
+        }
     }
 }
 

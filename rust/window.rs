@@ -163,6 +163,46 @@ impl Window {
         self.dirty = false;
     }
 
+    /// Fills the window with zeroes except `[keep.start, keep.end)` (the
+    /// partition's console region, readable after a stop until the next
+    /// start). The window stays dirty: the next [`Window::scrub`] clears
+    /// the kept part too.
+    pub(crate) fn scrub_except(&mut self, keep: core::ops::Range<u64>) {
+        if !self.dirty {
+            return;
+        }
+        let start = self.range.start;
+        let end = self.range.end();
+        let keep = keep.start.clamp(start, end)..keep.end.clamp(start, end);
+        let keep = if keep.start < keep.end { keep } else { end..end };
+        for (lo, hi) in [(start, keep.start), (keep.end, end)] {
+            // SAFETY: `[lo, hi)` lies inside the window (clamped above),
+            // which `base` maps and we own exclusively.
+            unsafe {
+                core::ptr::write_bytes(
+                    self.base.as_ptr().add((lo - start) as usize),
+                    0,
+                    (hi - lo) as usize,
+                )
+            };
+        }
+    }
+
+    /// Copies the bytes at physical address `src` into `buf`, which must lie
+    /// in the window. The partition may be writing them (a running
+    /// partition's console): each byte is read once, with a volatile load.
+    pub(crate) fn read(&self, src: u64, buf: &mut [u8]) -> Result {
+        if !self.range.contains_range(src, buf.len() as u64) {
+            return Err(ERANGE);
+        }
+        let off = (src - self.range.start) as usize;
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: `off + i` lies inside the mapping (checked above).
+            *b = unsafe { core::ptr::read_volatile(self.base.as_ptr().add(off + i)) };
+        }
+        Ok(())
+    }
+
     /// Copies `data` to physical address `dest`, which must lie in the window.
     pub(crate) fn write(&mut self, dest: u64, data: &[u8]) -> Result {
         if !self.range.contains_range(dest, data.len() as u64) {

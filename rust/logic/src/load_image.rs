@@ -431,18 +431,17 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
 
 /// The console region fields: all zero for none, else a valid layout.
 fn parse_console(blob: &[u8]) -> Result<Option<Layout>, LoadImageError> {
+    let word = |off: usize| {
+        read_u32(blob, off)
+            .map(u64::from)
+            .ok_or(LoadImageError::Truncated)
+    };
     let base = read_u64(blob, OFF_CONSOLE).ok_or(LoadImageError::Truncated)?;
-    let mut sizes = [0u64; 4];
-    for (s, off) in sizes.iter_mut().zip([
-        OFF_CONSOLE_LEN,
-        OFF_RECORD_SIZE,
-        OFF_CONSOLE_SIZE,
-        OFF_PMSG_SIZE,
-    ]) {
-        *s = u64::from(read_u32(blob, off).ok_or(LoadImageError::Truncated)?);
-    }
-    let [len, record, console, pmsg] = sizes;
-    if base == 0 && sizes == [0; 4] {
+    let len = word(OFF_CONSOLE_LEN)?;
+    let record = word(OFF_RECORD_SIZE)?;
+    let console = word(OFF_CONSOLE_SIZE)?;
+    let pmsg = word(OFF_PMSG_SIZE)?;
+    if base | len | record | console | pmsg == 0 {
         return Ok(None);
     }
     Layout::new(base, len, record, console, pmsg)

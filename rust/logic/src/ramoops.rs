@@ -144,12 +144,13 @@ impl Layout {
             .checked_sub(console_size)
             .and_then(|r| r.checked_sub(pmsg_size))
             .ok_or(LayoutError::NoRoomForRecords)?;
-        let records = dump / record_size;
-        if records == 0 {
-            return Err(LayoutError::NoRoomForRecords);
-        }
+        // (`checked_div`: no panic path in the kernel build; both divisors
+        // are non-zero here.)
+        let records = dump.checked_div(record_size).unwrap_or(0);
         // ramoops_init_przs: zone_sz = ALIGN_DOWN(mem_sz / cnt, 2).
-        let record_zone = (dump / records) & !1;
+        let Some(record_zone) = dump.checked_div(records).map(|z| z & !1) else {
+            return Err(LayoutError::NoRoomForRecords);
+        };
         if record_zone <= ZONE_HEADER_LEN {
             return Err(LayoutError::NoRoomForRecords);
         }
