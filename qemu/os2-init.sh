@@ -33,7 +33,8 @@ say "MINT-PARTITION-UP nonce=$nonce cpus=$(nproc) memtotal_kb=$memtotal online=$
 # `reboot` and `halt` reboot or halt it (-f: straight to the kernel);
 # `reboot-init`, `poweroff-init` and `halt-init` ask init (this script, see the
 # traps above) from a child, as a plain `reboot` does; `sysrq-b` is an
-# emergency restart; `panic` panics (sysrq-c), `panic-cpu1` does so on CPU 1.
+# emergency restart; `panic` panics (sysrq-c), `panic-cpu1` does so on CPU 1;
+# `softlockup` wedges CPU 0 in the kernel; `chatty` logs 12000 numbered lines.
 # The fixed CPU-bound work of the throughput benchmark (also run by the host).
 work() { awk 'BEGIN { for (i = 0; i < 400000; i++) s += i % 7; print s }' > /dev/null; }
 # `mint.action=bench` times `work`; `mint.action=spin` keeps the CPU busy.
@@ -52,6 +53,20 @@ case " $(cat /proc/cmdline) " in
     *" mint.action=panic-cpu1 "*)
         say "panicking on CPU 1"
         taskset -c 1 sh -c 'echo c > /proc/sysrq-trigger'
+        ;;
+    *" mint.action=softlockup "*)
+        # An in-tree test module spins in the kernel with preemption off
+        # for two minutes; the soft-lockup detector should end it long before.
+        say "wedging CPU 0 in the kernel"
+        insmod /test_lockup.ko time_secs=120 disable_preempt=1
+        say "test_lockup returned rc=$?"
+        ;;
+    *" mint.action=chatty "*)
+        # 12000 numbered lines (about 1.2 MB with their timestamps) through
+        # one open /dev/kmsg (needs printk.devkmsg=on: not rate-limited).
+        say "chatty begin"
+        awk 'BEGIN { for (i = 0; i < 12000; i++) { printf "chatty %05d ..............................................................\n", i > "/dev/kmsg"; fflush("/dev/kmsg") } }'
+        say "chatty done"
         ;;
     *" mint.action=bench "*)
         # The benchmark's CPU-bound work, timed with the TSC, five times.

@@ -88,6 +88,14 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     // The same module: inside a partition it runs as the agent (rust/agent.rs),
     // loaded by /init.sh with `mint.agent=1`.
     os2.file("/mint.ko", 0o644, &fs::read(&module)?);
+    // An in-tree test module of the same kernel build (CONFIG_TEST_LOCKUP=m),
+    // with which the scenarios wedge a partition's CPU on purpose.
+    let lockup = tc.kdir.join("lib/test_lockup.ko");
+    os2.file(
+        "/test_lockup.ko",
+        0o644,
+        &fs::read(&lockup).with_context(|| format!("cannot read {}", lockup.display()))?,
+    );
     os2.char_dev("/dev/kmsg", 0o600, 1, 11);
     fs::write(&os2_initramfs, os2.finish_gz()?)?;
     let host_initramfs = out.join("host-initramfs.cpio.gz");

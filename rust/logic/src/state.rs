@@ -6,7 +6,7 @@
 //! | Start         | ENOEXEC  | Starting | EBUSY    | EBUSY    | Starting               |
 //! | Started       | EINVAL   | EINVAL   | Running  | EINVAL   | EINVAL                 |
 //! | StartFailed   | EINVAL   | EINVAL   | Failed   | EINVAL   | EINVAL                 |
-//! | Stop          | EINVAL   | EINVAL   | EBUSY    | Stopped  | EINVAL                 |
+//! | Stop          | EINVAL   | EINVAL   | EBUSY    | Stopped  | Stopped if ended, else EINVAL |
 //! | Ended(o)      | EINVAL   | EINVAL   | EINVAL   | o's state| EINVAL                 |
 //! | SetResources  | Empty    | Loaded   | EBUSY    | EBUSY    | unchanged              |
 //! | Destroy       | (ok)     | (ok)     | EBUSY    | EBUSY    | (ok)                   |
@@ -15,7 +15,9 @@
 //! as the host learnt it from the partition's status page (see
 //! `load_image.rs`): `Rebooted` (it asked for a reboot), `Halted` (it powered
 //! off or halted), `Crashed` (it panicked). The host has stopped its CPUs by
-//! then; like `Stopped`, each may be started again or reloaded.
+//! then; like `Stopped`, each may be started again or reloaded, and `Stop`
+//! turns it into `Stopped` (an acknowledgement: the CPUs are already stopped;
+//! the console stays readable either way).
 //!
 //! `Starting` is a transient state between the `Start` request and its
 //! outcome (`Started` when the CPU left the trampoline, `StartFailed` when it
@@ -118,7 +120,7 @@ impl State {
             (Event::Start, Running) => Err(StateError::AlreadyRunning),
             (Event::Start, Empty) => Err(StateError::NotLoaded),
 
-            (Event::Stop, Running) => Ok(Stopped),
+            (Event::Stop, Running | Rebooted | Halted | Crashed) => Ok(Stopped),
             (Event::Stop, _) => Err(StateError::NotRunning),
 
             (Event::Ended(o), Running) => Ok(o.state()),
@@ -368,7 +370,7 @@ mod tests {
             assert_eq!(end.apply(Event::Load), Ok(Loaded));
             assert_eq!(end.apply(Event::SetResources), Ok(end));
             assert_eq!(end.apply(Event::Destroy), Ok(end));
-            assert_eq!(end.apply(Event::Stop), Err(StateError::NotRunning));
+            assert_eq!(end.apply(Event::Stop), Ok(Stopped));
             assert!(!end.is_active());
         }
     }

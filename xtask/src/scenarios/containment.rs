@@ -21,16 +21,17 @@ pub const SCENARIO: Scenario = Scenario {
 /// has ended, what the partition's own console must show, and the host's
 /// online CPUs meanwhile.
 const CASES: &[(&str, &str, &str, &str)] = &[
-    // Without the agent the host cannot see a panic: it stays "running".
+    // Without the agent the host sees a panic through the partition's own
+    // ramoops crash record: "crashed".
     (
         "panic2",
-        "running",
+        "crashed",
         "Kernel panic - not syncing: sysrq triggered crash",
         "0,3",
     ),
     (
         "panic2-cpu1",
-        "running",
+        "crashed",
         "Kernel panic - not syncing: sysrq triggered crash",
         "0,3",
     ),
@@ -67,7 +68,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     // Three CPUs: the host keeps CPU 0 only.
     (
         "panic3",
-        "running",
+        "crashed",
         "Kernel panic - not syncing: sysrq triggered crash",
         "0",
     ),

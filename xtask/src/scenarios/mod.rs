@@ -13,6 +13,7 @@
 //! kernel log itself.
 
 mod apic256;
+mod console;
 mod containment;
 mod guest_faults;
 mod lifecycle;
@@ -84,6 +85,7 @@ const SCENARIOS: &[Scenario] = &[
     os2_boot::SCENARIO,
     lifecycle::SCENARIO,
     guest_faults::SCENARIO,
+    console::SCENARIO,
     multicore::SCENARIO,
     containment::SCENARIO,
     apic256::SCENARIO,
