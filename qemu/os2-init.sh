@@ -91,9 +91,15 @@ case " $(cat /proc/cmdline) " in
         say "WORKLOAD $(paste /tmp/t0 /tmp/t1 | awk '{ printf "%s=%d%% ", $1, 100 - 100 * ($6 - $3) / ($5 - $2) }')"
         ;;
 esac
+# `mint.panic_after=N`: panic (sysrq-c) after the Nth heartbeat.
+panic_after=$(sed -n 's/.*mint\.panic_after=\([0-9]*\).*/\1/p' /proc/cmdline)
 i=0
 while true; do
     i=$((i + 1))
     say "heartbeat $i uptime $(cut -d' ' -f1 /proc/uptime)"
+    if [ "$i" = "$panic_after" ]; then
+        say "panicking after $i heartbeats (mint.panic_after)"
+        echo c > /proc/sysrq-trigger
+    fi
     sleep 1
 done
