@@ -34,7 +34,8 @@ say "MINT-PARTITION-UP nonce=$nonce cpus=$(nproc) memtotal_kb=$memtotal online=$
 # `reboot-init`, `poweroff-init` and `halt-init` ask init (this script, see the
 # traps above) from a child, as a plain `reboot` does; `sysrq-b` is an
 # emergency restart; `panic` panics (sysrq-c), `panic-cpu1` does so on CPU 1;
-# `softlockup` wedges CPU 0 in the kernel; `chatty` logs 12000 numbered lines.
+# `softlockup` wedges CPU 0 in the kernel, `hardlockup` CPU 1 with interrupts
+# off, `hung` blocks a task in D state; `chatty` logs 12000 numbered lines.
 # The fixed CPU-bound work of the throughput benchmark (also run by the host).
 work() { awk 'BEGIN { for (i = 0; i < 400000; i++) s += i % 7; print s }' > /dev/null; }
 # `mint.action=bench` times `work`; `mint.action=spin` keeps the CPU busy.
@@ -59,6 +60,19 @@ case " $(cat /proc/cmdline) " in
         # for two minutes; the soft-lockup detector should end it long before.
         say "wedging CPU 0 in the kernel"
         insmod /test_lockup.ko time_secs=120 disable_preempt=1
+        say "test_lockup returned rc=$?"
+        ;;
+    *" mint.action=hardlockup "*)
+        # The same module with interrupts off, on CPU 1: only the other CPU's
+        # buddy detector can notice.
+        say "wedging CPU 1 with interrupts off"
+        taskset -c 1 insmod /test_lockup.ko time_secs=120 disable_irq=1
+        say "test_lockup returned rc=$?"
+        ;;
+    *" mint.action=hung "*)
+        # Init's child blocks in the kernel, uninterruptibly, for two minutes.
+        say "blocking a task in D state"
+        insmod /test_lockup.ko time_secs=120 state=D
         say "test_lockup returned rc=$?"
         ;;
     *" mint.action=chatty "*)

@@ -31,7 +31,7 @@ count() { grep -c -F -e "$3" $M/$1/$2; }
 
 insmod /mint.ko
 partition os2 1 256M@0x20000000
-partition os5 2 256M@0x30000000
+partition os5 2-3 256M@0x30000000
 echo "@@ modes $(stat -c %a $M/os5/console) $(stat -c %a $M/os5/crash)"
 echo "@@ empty-before $(wc -c < $M/os5/console) $(wc -c < $M/os5/crash)"
 
@@ -93,6 +93,22 @@ echo "@@ wedge-console-ms $(wait_console os5 wedging 60)"
 echo "@@ wedge-latency-ms $(wait_state os5 crashed 90)"
 echo "@@ wedge-crash $(count os5 crash 'BUG: soft lockup') $(count os5 crash 'Kernel panic - not syncing: softlockup')"
 echo "@@ wedge-crash-empty-before $(count os5 crash 'sysrq triggered crash')"
+
+# A CPU wedged with interrupts off: the other CPU's buddy detector panics
+# the partition (hardlockup_panic=1 in the defaults).
+load os5 "$NONCE-hard" "mint.action=hardlockup"
+echo start > $M/os5/state
+echo "@@ hard-console-ms $(wait_console os5 'wedging CPU 1' 60)"
+echo "@@ hard-latency-ms $(wait_state os5 crashed 90)"
+echo "@@ hard-crash $(count os5 crash 'Watchdog detected hard LOCKUP') $(count os5 crash 'Kernel panic - not syncing: Hard LOCKUP')"
+
+# A task blocked in the kernel: the hung-task detector panics the partition
+# when asked to (hung_task_panic=1; not a default, see the README).
+load os5 "$NONCE-hung" "mint.action=hung hung_task_panic=1 hung_task_timeout_secs=5"
+echo start > $M/os5/state
+echo "@@ hung-console-ms $(wait_console os5 'blocking a task' 60)"
+echo "@@ hung-latency-ms $(wait_state os5 crashed 90)"
+echo "@@ hung-crash $(count os5 crash 'blocked for more than') $(count os5 crash 'Kernel panic - not syncing: hung_task: blocked tasks')"
 
 # A chatty partition: the ring wraps, and still reads in order.
 load os5 "$NONCE-chatty" "mint.action=chatty printk.devkmsg=on"

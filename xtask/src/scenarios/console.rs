@@ -5,7 +5,8 @@
 //! os5 has no UART: its marker and nonces must show in its `console` file
 //! and nowhere on the machine's serial ports. It panics (state `crashed`
 //! within a second, the crash record, the host's log line), wedges a CPU
-//! (the soft-lockup detector turns that into a panic) and floods its log
+//! with interrupts on and off and blocks a task (the soft-lockup, buddy
+//! hard-lockup and hung-task detectors turn each into a panic) and floods its log
 //! (the ring wraps and still reads in order); refused loads change nothing;
 //! os2, with its own UART, runs alongside all along.
 
@@ -76,7 +77,7 @@ fn check(logs: &Logs) -> Vec<String> {
     // Nothing of os5 on any serial port: not its marker, not its kernel's
     // banner (the host's own is the only one on ttyS0), not its flood.
     for (port, log) in logs.serial.iter().enumerate() {
-        for tag in ["quiet", "panic", "wedge", "chatty"] {
+        for tag in ["quiet", "panic", "wedge", "hard", "hung", "chatty"] {
             if log.contains(&up(n, tag)) {
                 f.push(format!("os5's {tag} boot printed on ttyS{port}"));
             }
@@ -167,6 +168,25 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "wedge-crash-empty-before", "0", &mut f);
     if !dmesg.contains("mint: os5: crashed: softlockup: hung tasks") {
         f.push("the host's kernel log lacks `mint: os5: crashed: softlockup: hung tasks`".into());
+    }
+
+    // Interrupts off on one CPU: its buddy noticed.
+    millis(host, "hard-console-ms", &mut f);
+    if let Some(ms) = millis(host, "hard-latency-ms", &mut f) {
+        println!("    console: hard lockup -> `crashed` seen by the host in {ms} ms");
+    }
+    expect_marker(host, "hard-crash", "1 1", &mut f);
+    if !dmesg.contains("mint: os5: crashed: Hard LOCKUP") {
+        f.push("the host's kernel log lacks `mint: os5: crashed: Hard LOCKUP`".into());
+    }
+    // A task blocked in D state, with hung_task_panic=1.
+    millis(host, "hung-console-ms", &mut f);
+    if let Some(ms) = millis(host, "hung-latency-ms", &mut f) {
+        println!("    console: hung task -> `crashed` seen by the host in {ms} ms");
+    }
+    expect_marker(host, "hung-crash", "1 1", &mut f);
+    if !dmesg.contains("mint: os5: crashed: hung_task: blocked tasks") {
+        f.push("the host's kernel log lacks `mint: os5: crashed: hung_task: blocked tasks`".into());
     }
 
     // The flood: the ring wrapped (the banner is gone, the ring is full)
