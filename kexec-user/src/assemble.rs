@@ -13,6 +13,14 @@
 //! | zero page | built by [`crate::zeropage`] | the same, `KASLR_FLAG` cleared |
 //! | KASLR | the kernel's decompressor may randomize | none, as with `nokaslr` |
 //!
+//! With a console region (the default, [`Inputs::console_size`]), the top of
+//! the window is the partition's ramoops region: the plan keeps every
+//! segment below it, its e820 map lists it as reserved (ramoops maps RAM
+//! as readily, but the page allocator would then hand the same pages out),
+//! the command line must carry its `ramoops.*` parameters
+//! ([`crate::cmdline::ramoops_params`]) and the load image its layout, so that
+//! the module reads the same zones.
+//!
 //! The 64-bit entry skips the partition's own decompression (about 0.21 s
 //! under QEMU TCG) at the price of a larger load image (about 10 MB of
 //! kernel instead of 2.8 MB) and of KASLR.
@@ -24,9 +32,11 @@ use std::ops::Range;
 use anyhow::{bail, Context, Result};
 use mint_logic::load_image::{MAX_SEGMENTS, PAGE_TABLE_LEN, STATUS_PAGE_LEN};
 use mint_logic::memrange::MemRange;
+use mint_logic::ramoops::Layout;
 
 use crate::acpi::{self, ACPI_BLOCK_SIZE, PAGE_TABLES_OFFSET};
 use crate::bzimage::BzImage;
+use crate::cmdline;
 use crate::load_blob;
 use crate::pagetable;
 use crate::plan::{self, LoadPlan, PlanRequest, FOUR_GIB};
@@ -81,13 +91,18 @@ pub struct Partition {
 pub struct Inputs<'a> {
     pub kernel: &'a [u8],
     pub initrd: Option<&'a [u8]>,
-    /// The full command line (without NUL).
+    /// The full command line (without NUL). With a console region it must
+    /// hold that region's parameters ([`cmdline::ramoops_params`] of
+    /// [`plan::console_layout`] for the same window and size).
     pub cmdline: &'a str,
     /// kexec's `--mem-min`.
     pub mem_min: Option<u64>,
     /// I/O base of the partition's console UART, described in its DSDT
     /// (see [`crate::cmdline::console_port`]); `None` for none.
     pub console_uart: Option<u16>,
+    /// Length of the console (ramoops) region at the top of the window;
+    /// `None` for none (`--no-console-region`).
+    pub console_size: Option<u64>,
     /// How the kernel is entered.
     pub entry: Entry,
     /// With [`Entry::Decompressed64`]: the kernel already decompressed by
@@ -117,6 +132,8 @@ pub struct Assembled {
     /// With [`Entry::Decompressed64`]: the decompressed size
     /// (`vmlinux.bin` plus its relocation table) and the `PT_LOAD` count.
     pub decompressed: Option<(u64, usize)>,
+    /// The console (ramoops) region, if any (the same as `plan.console`).
+    pub console: Option<Layout>,
 }
 
 /// An APIC ID for the MADT's leading decoy entry that is none of the
@@ -146,8 +163,16 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
             cmdline_len: cmdline.len() as u64,
             initrd_len: initrd.len() as u64,
             acpi_len: ACPI_BLOCK_SIZE,
+            console_len: inputs.console_size.unwrap_or(0),
         },
     )?;
+    let console = plan.console;
+    if let Some(c) = &console {
+        let params = cmdline::ramoops_params(c).join(" ");
+        if !inputs.cmdline.contains(&params) {
+            bail!("the command line lacks the console region's parameters ({params})");
+        }
+    }
     let acpi_range = plan.acpi.clone().context("the plan has no ACPI block")?;
     let tables = acpi::build(
         acpi_range.start,
@@ -157,14 +182,17 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         inputs.console_uart,
     )?;
 
-    // The partition sees its private low RAM, its window as RAM, and the
-    // whole ACPI block inside the window (tables, page tables, status page)
-    // as ACPI data; nothing else exists for it.
-    let e820 = E820Table::build(&[
+    // The partition sees its private low RAM, its window as RAM, the whole
+    // ACPI block inside the window (tables, page tables, status page) as
+    // ACPI data and the console region as reserved; nothing else exists
+    // for it.
+    let mut ranges = vec![
         (p.low_ram.clone(), E820Type::Ram),
         (p.window.start..p.window.end(), E820Type::Ram),
         (acpi_range.clone(), E820Type::Acpi),
-    ])?;
+    ];
+    ranges.extend(console.map(|c| (c.region(), E820Type::Reserved)));
+    let e820 = E820Table::build(&ranges)?;
     let mut cfg = ZeroPageConfig::from_plan(&plan);
     cfg.acpi_rsdp_addr = Some(tables.rsdp_addr);
     let mut zero_page = build_zero_page(&image, &cfg, &e820)?;
@@ -264,6 +292,7 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         plan.zero_page,
         page_table,
         Some(tables.status_page),
+        console.as_ref(),
         &refs,
     );
     load_blob::check(&blob, p.window).context("load image failed the module's checks")?;
@@ -277,6 +306,7 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         status_page: tables.status_page,
         kernel_bytes,
         decompressed,
+        console,
     })
 }
 
@@ -320,6 +350,7 @@ mod tests {
                 cmdline: "console=ttyS1",
                 mem_min: None,
                 console_uart: Some(0x2f8),
+                console_size: None,
                 entry: Entry::Protected32,
                 decompressed: None,
             },
@@ -378,6 +409,7 @@ mod tests {
             cmdline: "console=ttyS1",
             mem_min: None,
             console_uart: Some(0x2f8),
+            console_size: None,
             entry,
             decompressed: None,
         };
@@ -485,9 +517,9 @@ mod tests {
         let page = acpi.start + 0xf000;
         assert_eq!(a.status_page, page);
         assert_eq!(page + STATUS_PAGE_LEN, acpi.end, "the block's last page");
-        // The load image carries it, version 3.
+        // The load image carries it, version 4.
         let img = load_image::parse(&a.blob).unwrap();
-        assert_eq!(load_image::VERSION, 3);
+        assert_eq!(load_image::VERSION, 4);
         assert_eq!(img.status_page(), Some(page));
         img.validate_within(p.window).unwrap();
         // No segment writes it: it starts all zero from the window scrub.
@@ -515,6 +547,164 @@ mod tests {
         assert_eq!(u64_at(260), page + 1);
     }
 
+    /// `kernel` and `initrd` for `p` as `mint-kexec load` assembles them by
+    /// default: the 32-bit entry, a console region of `console` bytes and
+    /// the command line that goes with it.
+    fn assemble_with_region(
+        p: &Partition,
+        kernel: &[u8],
+        initrd: &[u8],
+        console: u64,
+        uart: Option<u16>,
+    ) -> Result<Assembled> {
+        let layout = plan::console_layout(p.window.start, p.window.size, console)?;
+        let line = cmdline::compose(
+            "os2",
+            &cmdline::Options {
+                tsc_khz: 1000,
+                no_uart: uart.is_none(),
+                region: layout,
+            },
+            None,
+        )?;
+        assemble(
+            p,
+            &Inputs {
+                kernel,
+                initrd: Some(initrd),
+                cmdline: &line,
+                mem_min: None,
+                console_uart: uart,
+                console_size: Some(console),
+                entry: Entry::Protected32,
+                decompressed: None,
+            },
+        )
+    }
+
+    #[test]
+    fn console_region_at_the_top_of_the_window() {
+        let kernel = crate::bzimage::test_support::synth();
+        let initrd = vec![0x42u8; 0x5000];
+        let p = partition(64 << 20);
+        let a = assemble_with_region(&p, &kernel, &initrd, 1 << 20, Some(0x2f8)).unwrap();
+        let top = 0x2000_0000 + (64 << 20);
+        let c = a.console.unwrap();
+        assert_eq!(c.region(), top - 0x10_0000..top);
+        assert_eq!(a.plan.console, Some(c));
+        // Kernel, initrd (as high as possible) and ACPI block below it.
+        let initrd_range = a.plan.initrd.clone().unwrap();
+        assert_eq!(initrd_range.end, top - 0x10_0000);
+        assert!(a.plan.kernel.end <= initrd_range.start);
+        // The load image carries the region and no segment touches it.
+        let img = load_image::parse(&a.blob).unwrap();
+        assert_eq!(img.console(), Some(c));
+        img.validate_within(p.window).unwrap();
+        for (dest, data) in img.segments() {
+            assert!(dest + data.len() as u64 <= top - 0x10_0000, "{dest:#x}");
+        }
+        // The command line the partition gets holds its parameters.
+        let segs: Vec<_> = img.segments().collect();
+        let line = std::str::from_utf8(segs[1].1).unwrap();
+        assert!(line.contains(&format!(
+            " ramoops.mem_address={:#x} ramoops.mem_size=0x100000 ",
+            top - 0x10_0000
+        )));
+        // e820, read from the zero page's raw bytes: low RAM, the window's
+        // RAM split around the ACPI block and ending at the region, which
+        // is reserved (type 2).
+        let acpi = a.plan.acpi.clone().unwrap();
+        assert_eq!(
+            e820(segs[0].1),
+            [
+                (0x11000, 0xf000, 1),
+                (0x2000_0000, acpi.start - 0x2000_0000, 1),
+                (acpi.start, ACPI_BLOCK_SIZE, 3),
+                (acpi.end, top - 0x10_0000 - acpi.end, 1),
+                (top - 0x10_0000, 0x10_0000, 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn real_image_with_the_default_console_region() {
+        let Some(kernel) = real_image() else { return };
+        let p = partition(256 << 20);
+        let a = assemble_with_region(&p, &kernel, &[0x42; 300_000], 1 << 20, Some(0x2f8)).unwrap();
+        let img = load_image::parse(&a.blob).unwrap();
+        img.validate_within(p.window).unwrap();
+        let c = img.console().unwrap();
+        assert_eq!(c.region(), 0x2ff0_0000..0x3000_0000);
+        let zp = img.segments().next().unwrap().1;
+        let map = e820(zp);
+        assert_eq!(map.last(), Some(&(0x2ff0_0000, 0x10_0000, 2)), "{map:x?}");
+        assert_eq!(map.iter().filter(|e| e.2 == 2).count(), 1);
+    }
+
+    #[test]
+    fn console_region_needs_its_parameters() {
+        let kernel = crate::bzimage::test_support::synth();
+        let p = partition(64 << 20);
+        let err = assemble(
+            &p,
+            &Inputs {
+                kernel: &kernel,
+                initrd: None,
+                cmdline: "console=ttyS1",
+                mem_min: None,
+                console_uart: Some(0x2f8),
+                console_size: Some(1 << 20),
+                entry: Entry::Protected32,
+                decompressed: None,
+            },
+        )
+        .err()
+        .expect("must fail");
+        assert!(
+            format!("{err:#}").contains("lacks the console region's parameters"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn window_too_small_with_the_console_region() {
+        // Synthetic kernel: 1 MiB init_size at +2 MiB; initrd 0x5000; the
+        // region takes 1 MiB more. 4 MiB + 0x5000 fits, a page less does not.
+        let kernel = crate::bzimage::test_support::synth();
+        let initrd = vec![0u8; 0x5000];
+        let fits = partition((4 << 20) + 0x5000);
+        assemble_with_region(&fits, &kernel, &initrd, 1 << 20, None).unwrap();
+        let small = partition((4 << 20) + 0x4000);
+        let err = assemble_with_region(&small, &kernel, &initrd, 1 << 20, None)
+            .err()
+            .expect("must fail");
+        let msg = format!("{err:#}");
+        assert!(msg.contains("too small"), "{msg}");
+        assert!(msg.contains("console region of 0x100000 bytes"), "{msg}");
+        assert!(msg.contains("--console-size"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+        // Shrinking the region to 64 KiB makes it fit.
+        assemble_with_region(&small, &kernel, &initrd, 64 << 10, None).unwrap();
+    }
+
+    #[test]
+    fn no_uart_means_no_uart_in_the_dsdt() {
+        let kernel = crate::bzimage::test_support::synth();
+        let p = partition(64 << 20);
+        let a = assemble_with_region(&p, &kernel, &[1], 1 << 20, None).unwrap();
+        let img = load_image::parse(&a.blob).unwrap();
+        let acpi = img.segments().nth(2).unwrap().1;
+        assert_eq!(&acpi[0x1c0..0x1c4], b"DSDT");
+        assert_eq!(
+            u32::from_le_bytes(acpi[0x1c4..0x1c8].try_into().unwrap()),
+            49,
+            "\\_S5 only"
+        );
+        let line = std::str::from_utf8(img.segments().nth(1).unwrap().1).unwrap();
+        assert!(line.starts_with("8250.nr_uarts=0 "), "{line}");
+        assert!(!line.contains("console="), "{line}");
+    }
+
     #[test]
     fn window_too_small_for_the_initrd_is_refused() {
         let Some(kernel) = real_image() else { return };
@@ -527,6 +717,7 @@ mod tests {
                 cmdline: "x",
                 mem_min: None,
                 console_uart: None,
+                console_size: None,
                 entry: Entry::default(),
                 decompressed: None,
             },
@@ -547,6 +738,7 @@ mod tests {
                 cmdline: "x",
                 mem_min: None,
                 console_uart: None,
+                console_size: None,
                 entry: Entry::default(),
                 decompressed: None,
             },

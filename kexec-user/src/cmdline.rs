@@ -5,114 +5,418 @@
 //! standard kernel parameters (the partition's own ACPI tables, handed over in
 //! boot_params, do the rest: they list only its CPUs, no IOAPIC, no HPET):
 //!
-//! | parameter | why |
-//! |---|---|
-//! | `console=ttySN` | its console is its own UART (osN gets ttyS(N-1)), not the host's ttyS0 |
-//! | `noapic` | never program the IOAPIC, which routes the host's device interrupts (the firmware MP table still lists it) |
-//! | `acpi=noirq` | never reroute legacy interrupts (ELCR, PIC routing) the host relies on |
-//! | `pci=off` | never scan or configure PCI devices through the shared config space |
-//! | `tsc_early_khz=K` | the partition's TSC frequency is the host's measured value, not its own estimate from the shared legacy timers (its kernel still reads PIT channel 2 once, early, for `cpu_khz`) |
-//! | `reserve=0x3f8,8,...` | the other legacy UARTs (the host's console ttyS0, other partitions' consoles) are marked busy, so the partition's serial driver never probes their registers |
-//! | `panic=0` | a panicking partition halts instead of rebooting, which would reset the whole machine |
-//! | `no_ipi_broadcast=1` | a multi-CPU partition's kernel otherwise switches to "all but self" shorthand IPIs once all its CPUs are up, and its panic, reboot and poweroff path (`native_stop_other_cpus`) would then stop every CPU of the machine, the host's included; with it, every IPI goes to the partition's own APIC IDs |
-//! | `reboot=acpi` | a reboot writes the partition's own FADT reset register (its status page, which the host watches) first; without it, reboot quirks matched against the machine's DMI data (shared with the host) could send the partition's kernel straight to the keyboard controller or port 0xcf9, which reset the whole machine |
+//! | parameter | when | why |
+//! |---|---|---|
+//! | `console=ttySN` | the partition has a UART of its own: os2, os3, os4 (ttyS1..ttyS3), unless `--no-uart` | its console is its own UART (osN gets ttyS(N-1)), not the host's ttyS0 |
+//! | `8250.nr_uarts=0` | the partition has no UART: os5 and up (ttyS4 and up have no legacy port), and any partition loaded with `--no-uart` | the 8250 driver gets no ports at all: its console never registers (`univ8250_console_init` returns -ENODEV), so it cannot fall back to port 0 and print into the host's UART, and nothing probes a port. The partition's console is then only the ramoops console (pstore registers it by itself) |
+//! | `noapic` | always | never program the IOAPIC, which routes the host's device interrupts (the firmware MP table still lists it) |
+//! | `acpi=noirq` | always | never reroute legacy interrupts (ELCR, PIC routing) the host relies on |
+//! | `pci=off` | always | never scan or configure PCI devices through the shared config space |
+//! | `tsc_early_khz=K` | the host's TSC frequency is known | the partition's TSC frequency is the host's measured value, not its own estimate from the shared legacy timers (its kernel still reads PIT channel 2 once, early, for `cpu_khz`) |
+//! | `reserve=0x3f8,8,...` | always | the legacy UARTs that are not the partition's own (the host's console ttyS0, other partitions' consoles; all four for a partition without a UART) are marked busy, so its serial driver never probes their registers |
+//! | `panic=0` | always | a panicking partition halts instead of rebooting, which would reset the whole machine |
+//! | `softlockup_panic=1` | always | a CPU stuck in the kernel (a soft lockup) panics the partition, so the host sees `crashed` and the crash record says why, instead of a partition that only looks `running` |
+//! | `hardlockup_panic=1` | always | a CPU stuck with interrupts off (a hard lockup) panics the partition too; the kernel's buddy detector (each CPU watches the next one's timer interrupts, no NMI or perf counter) finds it in partitions of two or more CPUs |
+//! | `no_ipi_broadcast=1` | always | a multi-CPU partition's kernel otherwise switches to "all but self" shorthand IPIs once all its CPUs are up, and its panic, reboot and poweroff path (`native_stop_other_cpus`) would then stop every CPU of the machine, the host's included; with it, every IPI goes to the partition's own APIC IDs |
+//! | `reboot=acpi` | always | a reboot writes the partition's own FADT reset register (its status page, which the host watches) first; without it, reboot quirks matched against the machine's DMI data (shared with the host) could send the partition's kernel straight to the keyboard controller or port 0xcf9, which reset the whole machine |
+//! | `ramoops.mem_address=A ramoops.mem_size=L` | a console region (the default; not with `--no-console-region`) | the partition's pstore/ramoops region: the top `--console-size` bytes (default 1 MiB) of its window, which its e820 map lists as reserved. Its kernel keeps its console ring and crash records there; the host reads them as `console` and `crash` |
+//! | `ramoops.record_size=R ramoops.console_size=C ramoops.pmsg_size=P` | a console region | the zone sizes, exactly those of `mint_logic::ramoops::Layout::for_region` (1 MiB: 64 KiB records, 512 KiB console, 64 KiB pmsg), which the load image hands the module too, so that both sides lay out the same zones |
+//! | `ramoops.ftrace_size=0 ramoops.ecc=0` | a console region | no ftrace zone and no ECC: the layout the host decodes |
+//! | `ramoops.mem_type=2` | a console region | map the region cached (`MEM_TYPE_NORMAL`), the same write-back type as the host's mapping of the window, so that no write stays in a write-combining buffer (ramoops' default) when the host stops the CPU |
+//! | `pstore.kmsg_bytes=R` | a console region | a crash record holds a whole record's worth (R, decimal) of the kernel log, not the default 10 KiB |
 //!
-//! `nmi_watchdog=0` is not among them: the parameter exists only in kernels
-//! built with `CONFIG_HARDLOCKUP_DETECTOR`, which `qemu/kernel.config`
-//! leaves out (a kernel without it would hand the unknown parameter to init
-//! as an environment variable).
+//! `nmi_watchdog=0` is not among them: `qemu/kernel.config` builds the
+//! buddy hard-lockup detector, which uses no NMI and no performance counter,
+//! so the watchdog stays on (its default) and stays inside the partition.
+//! `hung_task_panic=1` is not among them either: a task blocked for two
+//! minutes may be a slow device rather than a wedged kernel; add it with
+//! `--append` (the host then sees `crashed` too).
 //!
-//! The user's `--append` comes last, so it can add to or override these.
+//! The user's `--append` comes last, so it can add to or override these, with
+//! one exception: while mint manages the console region, a `ramoops.*` or
+//! `pstore.*` kernel parameter in it is refused ([`AppendError`]), since
+//! ramoops would then lay out zones the host does not expect. With
+//! `--no-console-region` they are the user's to set.
 //!
 //! The console UART is also described in the partition's DSDT (see
 //! [`console_port`] and `acpi.rs`), without an interrupt, so that the
-//! partition's kernel polls it and its tty works.
+//! partition's kernel polls it and its tty works. A partition without a UART
+//! gets none in its DSDT.
+
+use std::fmt;
+
+use mint_logic::ramoops::Layout;
 
 /// I/O bases of the legacy PC serial ports ttyS0..ttyS3 (COM1..COM4), as the
 /// kernel's built-in x86 table (`SERIAL_PORT_DFNS`) lists them.
 pub const LEGACY_UART_PORTS: [u16; 4] = [0x3f8, 0x2f8, 0x3e8, 0x2e8];
 
-/// The console line of partition `name`: osN gets ttyS(N-1).
+/// The console line partition `name` would get: osN gets ttyS(N-1). Only
+/// lines with a legacy port are used ([`uart`]).
 pub fn console_line(name: &str) -> Option<u32> {
     let n = name.strip_prefix("os")?.parse::<u32>().ok()?;
     Some(n.saturating_sub(1))
 }
 
-/// I/O base of partition `name`'s console UART (os2 -> ttyS1 -> 0x2f8), or
-/// `None` if its line has no legacy port (os5 and up).
-pub fn console_port(name: &str) -> Option<u16> {
-    let line = usize::try_from(console_line(name)?).ok()?;
-    LEGACY_UART_PORTS.get(line).copied()
+/// Partition `name`'s own UART, as (line, I/O base): os2 -> (1, 0x2f8), up
+/// to os4 -> (3, 0x2e8); `None` for os5 and up (their line has no legacy
+/// port) and for every partition with `no_uart`.
+pub fn uart(name: &str, no_uart: bool) -> Option<(u32, u16)> {
+    if no_uart {
+        return None;
+    }
+    let line = console_line(name)?;
+    let port = LEGACY_UART_PORTS
+        .get(usize::try_from(line).ok()?)
+        .copied()?;
+    Some((line, port))
 }
 
-/// The default parameters for partition `name` (`osN`) on a host whose TSC
-/// runs at `tsc_khz`.
-pub fn defaults(name: &str, tsc_khz: u32) -> Vec<String> {
+/// I/O base of partition `name`'s console UART (os2 -> ttyS1 -> 0x2f8), or
+/// `None` if it has none (os5 and up, or `no_uart`).
+pub fn console_port(name: &str, no_uart: bool) -> Option<u16> {
+    uart(name, no_uart).map(|(_, port)| port)
+}
+
+/// What the defaults depend on besides the partition's name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The host's TSC frequency in kHz; 0 (unknown) leaves `tsc_early_khz` out.
+    pub tsc_khz: u32,
+    /// `--no-uart`: no UART even for os2..os4.
+    pub no_uart: bool,
+    /// The console (ramoops) region mint manages, if any.
+    pub region: Option<Layout>,
+}
+
+/// The `ramoops.*` and `pstore.*` parameters for `region`, every number
+/// taken from the layout.
+pub fn ramoops_params(region: &Layout) -> Vec<String> {
+    let r = region.region();
+    vec![
+        format!("ramoops.mem_address={:#x}", r.start),
+        format!("ramoops.mem_size={:#x}", r.end - r.start),
+        format!("ramoops.record_size={:#x}", region.record_size()),
+        format!("ramoops.console_size={:#x}", region.console_size()),
+        format!("ramoops.pmsg_size={:#x}", region.pmsg_size()),
+        "ramoops.ftrace_size=0".into(),
+        "ramoops.ecc=0".into(),
+        "ramoops.mem_type=2".into(),
+        format!("pstore.kmsg_bytes={}", region.record_size()),
+    ]
+}
+
+/// The default parameters for partition `name` (`osN`).
+pub fn defaults(name: &str, opts: &Options) -> Vec<String> {
     let mut args = Vec::new();
-    if let Some(line) = console_line(name) {
-        args.push(format!("console=ttyS{line}"));
+    let own = uart(name, opts.no_uart);
+    match own {
+        Some((line, _)) => args.push(format!("console=ttyS{line}")),
+        None => args.push("8250.nr_uarts=0".into()),
     }
     args.extend(["noapic", "acpi=noirq", "pci=off"].map(String::from));
-    if tsc_khz > 0 {
-        args.push(format!("tsc_early_khz={tsc_khz}"));
+    if opts.tsc_khz > 0 {
+        args.push(format!("tsc_early_khz={}", opts.tsc_khz));
     }
-    let own = console_port(name);
     let others: Vec<String> = LEGACY_UART_PORTS
         .iter()
-        .filter(|p| Some(**p) != own)
+        .filter(|p| Some(**p) != own.map(|(_, port)| port))
         .map(|p| format!("{p:#x},8"))
         .collect();
     args.push(format!("reserve={}", others.join(",")));
-    args.push("panic=0".into());
-    args.push("no_ipi_broadcast=1".into());
-    args.push("reboot=acpi".into());
+    args.extend(
+        [
+            "panic=0",
+            "softlockup_panic=1",
+            "hardlockup_panic=1",
+            "no_ipi_broadcast=1",
+            "reboot=acpi",
+        ]
+        .map(String::from),
+    );
+    if let Some(region) = &opts.region {
+        args.extend(ramoops_params(region));
+    }
     args
 }
 
-/// The full command line: defaults, then the user's additions.
-pub fn compose(name: &str, tsc_khz: u32, append: Option<&str>) -> String {
-    let mut line = defaults(name, tsc_khz).join(" ");
+/// A `--append` that mint refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppendError {
+    /// A `ramoops.*` or `pstore.*` kernel parameter while mint manages the
+    /// console region.
+    Managed {
+        /// The parameter as written.
+        param: String,
+    },
+}
+
+impl fmt::Display for AppendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppendError::Managed { param } => write!(
+                f,
+                "--append {param}: mint sets the ramoops.* and pstore.* parameters of the \
+                 partition's console region; leave them out, or pass --no-console-region to set \
+                 them yourself"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
+
+/// The kernel's own parameters in `line`, as written: words separated by
+/// whitespace outside double quotes (as the kernel's `next_arg` splits
+/// them), up to a lone `--`, after which everything goes to init.
+fn kernel_params(line: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut quoted = false;
+    for (i, c) in line.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        match (start, c.is_whitespace() && !quoted) {
+            (None, false) => start = Some(i),
+            (Some(s), true) => {
+                words.push(&line[s..i]);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        words.push(&line[s..]);
+    }
+    words.into_iter().take_while(|w| *w != "--").collect()
+}
+
+/// Whether kernel parameter `word` (`name[=value]`, maybe quoted) is one of
+/// the console region's.
+fn is_managed(word: &str) -> bool {
+    let name = word.trim_start_matches('"');
+    let name = name.split('=').next().unwrap_or(name);
+    name.starts_with("ramoops.") || name.starts_with("pstore.")
+}
+
+/// Checks the user's `append`: while mint manages the console region
+/// (`managed`), it must not set a `ramoops.*` or `pstore.*` kernel parameter.
+pub fn check_append(append: Option<&str>, managed: bool) -> Result<(), AppendError> {
+    let found = append
+        .filter(|_| managed)
+        .and_then(|a| kernel_params(a).into_iter().find(|w| is_managed(w)));
+    match found {
+        Some(w) => Err(AppendError::Managed {
+            param: w.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The full command line: defaults, then the user's additions. With a
+/// console region, `append` must not set `ramoops.*` or `pstore.*`
+/// ([`check_append`]).
+pub fn compose(name: &str, opts: &Options, append: Option<&str>) -> Result<String, AppendError> {
+    check_append(append, opts.region.is_some())?;
+    let mut line = defaults(name, opts).join(" ");
     if let Some(extra) = append.map(str::trim).filter(|e| !e.is_empty()) {
         line.push(' ');
         line.push_str(extra);
     }
-    line
+    Ok(line)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn opts(tsc_khz: u32) -> Options {
+        Options {
+            tsc_khz,
+            ..Options::default()
+        }
+    }
+
+    /// The default region of a 256 MiB window at 0x20000000: its top MiB.
+    fn region() -> Layout {
+        Layout::for_region(0x2ff0_0000, 0x10_0000).unwrap()
+    }
+
+    const RAMOOPS_1M: &str = "ramoops.mem_address=0x2ff00000 ramoops.mem_size=0x100000 \
+        ramoops.record_size=0x10000 ramoops.console_size=0x80000 ramoops.pmsg_size=0x10000 \
+        ramoops.ftrace_size=0 ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=65536";
+
     #[test]
     fn defaults_for_os2() {
         assert_eq!(
-            compose("os2", 2_500_000, None),
+            compose("os2", &opts(2_500_000), None).unwrap(),
             "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 no_ipi_broadcast=1 reboot=acpi"
+             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 no_ipi_broadcast=1 \
+             reboot=acpi"
+        );
+    }
+
+    #[test]
+    fn defaults_for_os2_with_a_console_region() {
+        let o = Options {
+            region: Some(region()),
+            ..opts(2_500_000)
+        };
+        assert_eq!(
+            compose("os2", &o, None).unwrap(),
+            format!(
+                "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
+                 reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 \
+                 no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
+            )
+        );
+    }
+
+    #[test]
+    fn ramoops_numbers_come_from_the_layout() {
+        // 64 KiB: console 32 KiB, records and pmsg 4 KiB.
+        let l = Layout::for_region(0x1_0000_0000, 64 << 10).unwrap();
+        assert_eq!(
+            ramoops_params(&l).join(" "),
+            "ramoops.mem_address=0x100000000 ramoops.mem_size=0x10000 ramoops.record_size=0x1000 \
+             ramoops.console_size=0x8000 ramoops.pmsg_size=0x1000 ramoops.ftrace_size=0 \
+             ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=4096"
+        );
+    }
+
+    #[test]
+    fn no_uart_for_os2() {
+        let o = Options {
+            no_uart: true,
+            region: Some(region()),
+            ..opts(2_500_000)
+        };
+        let line = compose("os2", &o, None).unwrap();
+        assert_eq!(
+            line,
+            format!(
+                "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
+                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 \
+                 no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
+            )
+        );
+        assert!(!line.contains("console="));
+        assert_eq!(console_port("os2", true), None);
+        assert_eq!(uart("os4", true), None);
+    }
+
+    #[test]
+    fn os5_and_up_have_no_uart() {
+        for name in ["os5", "os7", "os255"] {
+            let line = compose(name, &opts(1000), None).unwrap();
+            assert!(line.starts_with("8250.nr_uarts=0 noapic "), "{line}");
+            assert!(!line.contains("console="), "{line}");
+            assert!(
+                line.contains(" reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 "),
+                "{line}"
+            );
+        }
+        let o = Options {
+            region: Some(region()),
+            ..opts(2_500_000)
+        };
+        assert_eq!(
+            compose("os5", &o, None).unwrap(),
+            format!(
+                "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
+                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 \
+                 no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
+            )
         );
     }
 
     #[test]
     fn append_comes_last() {
-        let line = compose("os3", 1000, Some("  quiet mint.nonce=42 "));
+        let line = compose("os3", &opts(1000), Some("  quiet mint.nonce=42 ")).unwrap();
         assert!(line.starts_with("console=ttyS2 "));
-        assert!(line.ends_with(" panic=0 no_ipi_broadcast=1 reboot=acpi quiet mint.nonce=42"));
+        assert!(line.ends_with(
+            " panic=0 softlockup_panic=1 hardlockup_panic=1 no_ipi_broadcast=1 reboot=acpi quiet mint.nonce=42"
+        ));
+        let o = Options {
+            region: Some(region()),
+            ..opts(1000)
+        };
+        let line = compose("os3", &o, Some("quiet -- init-arg")).unwrap();
+        assert!(
+            line.ends_with(" pstore.kmsg_bytes=65536 quiet -- init-arg"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn managed_parameters_are_refused_with_a_region() {
+        let with = Options {
+            region: Some(region()),
+            ..opts(1000)
+        };
+        for (append, param) in [
+            ("quiet ramoops.mem_size=0x1000", "ramoops.mem_size=0x1000"),
+            ("pstore.kmsg_bytes=100", "pstore.kmsg_bytes=100"),
+            ("ramoops.ecc", "ramoops.ecc"),
+            ("\"ramoops.mem_type=0\" x", "\"ramoops.mem_type=0\""),
+            ("a=\"b c\" pstore.backend=ramoops", "pstore.backend=ramoops"),
+        ] {
+            let e = compose("os2", &with, Some(append)).unwrap_err();
+            assert_eq!(
+                e,
+                AppendError::Managed {
+                    param: param.into()
+                },
+                "{append}"
+            );
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'));
+            assert!(msg.contains("--no-console-region"), "{msg}");
+            assert!(msg.starts_with(&format!("--append {param}: ")), "{msg}");
+        }
+        // Not parameters of the kernel: init's arguments after `--`, a word
+        // inside a quoted value, a name that only contains the prefix.
+        for append in [
+            "-- ramoops.mem_size=1",
+            "x=\"a ramoops.mem_size=1\"",
+            "myramoops.x=1 xpstore.y=2",
+            "ramoops=1",
+        ] {
+            assert!(compose("os2", &with, Some(append)).is_ok(), "{append}");
+        }
+        // With --no-console-region they are the user's.
+        let line = compose("os2", &opts(1000), Some("ramoops.mem_size=0x1000")).unwrap();
+        assert!(line.ends_with(" reboot=acpi ramoops.mem_size=0x1000"));
     }
 
     #[test]
     fn console_ports() {
-        assert_eq!(console_port("os2"), Some(0x2f8));
-        assert_eq!(console_port("os3"), Some(0x3e8));
-        assert_eq!(console_port("os4"), Some(0x2e8));
-        assert_eq!(console_port("os5"), None, "ttyS4 has no legacy port");
-        assert_eq!(console_port("os1"), Some(0x3f8));
-        assert_eq!(console_port("host"), None);
+        assert_eq!(console_port("os2", false), Some(0x2f8));
+        assert_eq!(console_port("os3", false), Some(0x3e8));
+        assert_eq!(console_port("os4", false), Some(0x2e8));
+        assert_eq!(console_port("os5", false), None, "ttyS4 has no legacy port");
+        assert_eq!(console_port("os1", false), Some(0x3f8));
+        assert_eq!(console_port("host", false), None);
         assert_eq!(console_line("os7"), Some(6));
-        assert!(compose("os7", 0, None).starts_with("console=ttyS6 "));
+        assert_eq!(uart("os3", false), Some((2, 0x3e8)));
+        assert_eq!(uart("os5", false), None);
+    }
+
+    #[test]
+    fn quoted_words() {
+        assert_eq!(
+            kernel_params(" a  b=\"c d\" \"e f\"=g -- h"),
+            ["a", "b=\"c d\"", "\"e f\"=g"]
+        );
+        assert_eq!(kernel_params(""), Vec::<&str>::new());
+        assert_eq!(kernel_params("x\ty\n"), ["x", "y"]);
     }
 
     #[test]
     fn unknown_tsc_is_left_out() {
-        assert!(!compose("os2", 0, None).contains("tsc_early_khz"));
+        assert!(!compose("os2", &opts(0), None)
+            .unwrap()
+            .contains("tsc_early_khz"));
     }
 }

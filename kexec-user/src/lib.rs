@@ -1,11 +1,13 @@
 //! `mint-kexec` library: the host-testable loading logic of the mint loader
 //! (bzImage parsing, window planning, ACPI tables, zero page, load image,
-//! and for the 64-bit entry: kernel decompression and boot page tables).
+//! and for the 64-bit entry: kernel decompression and boot page tables),
+//! and the host's view of a partition's console and crash records.
 
 pub mod acpi;
 pub mod assemble;
 pub mod bzimage;
 pub mod cmdline;
+pub mod console;
 pub mod initrd;
 pub mod kexec;
 pub mod load_blob;

@@ -4,9 +4,11 @@
 //! [`mint_logic::load_image`]; this side only serializes it.
 
 use mint_logic::load_image::{
-    FLAG_ENTRY_64, HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_COUNT, OFF_ENTRY, OFF_FLAGS, OFF_MAGIC,
-    OFF_PAGE_TABLE, OFF_STATUS_PAGE, OFF_TOTAL_LEN, OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
+    FLAG_ENTRY_64, HEADER_LEN, MAGIC, OFF_BOOT_PARAMS, OFF_CONSOLE, OFF_CONSOLE_LEN,
+    OFF_CONSOLE_SIZE, OFF_COUNT, OFF_ENTRY, OFF_FLAGS, OFF_MAGIC, OFF_PAGE_TABLE, OFF_PMSG_SIZE,
+    OFF_RECORD_SIZE, OFF_STATUS_PAGE, OFF_TOTAL_LEN, OFF_VERSION, SEGMENT_DESC_LEN, VERSION,
 };
+use mint_logic::ramoops::Layout;
 
 /// Serializes a load image: header, segment table, then the segments' data.
 ///
@@ -18,6 +20,12 @@ use mint_logic::load_image::{
 /// `status_page`: the physical address of the partition's 4 KiB status page
 /// (the last page of the ACPI block, which its FADT points at), or `None`.
 ///
+/// `console`: the partition's ramoops region (console ring and crash
+/// records, at the top of its window), or `None`: its address, length,
+/// `record_size`, `console_size` and `pmsg_size` go in the header (all zero
+/// for none), so that the module lays out the same zones as the partition's
+/// kernel.
+///
 /// `segments` are `(dest, data)` pairs, in the order the module will copy
 /// them. The caller is responsible for a valid image (1 to
 /// [`MAX_SEGMENTS`](mint_logic::load_image::MAX_SEGMENTS) non-empty segments, total at
@@ -28,6 +36,7 @@ pub fn encode(
     boot_params: u64,
     entry_64_page_table: Option<u64>,
     status_page: Option<u64>,
+    console: Option<&Layout>,
     segments: &[(u64, &[u8])],
 ) -> Vec<u8> {
     let data_len: usize = segments.iter().map(|(_, d)| d.len()).sum();
@@ -47,6 +56,21 @@ pub fn encode(
     }
     let status_page = status_page.unwrap_or(0);
     blob[OFF_STATUS_PAGE..OFF_STATUS_PAGE + 8].copy_from_slice(&status_page.to_le_bytes());
+    if let Some(c) = console {
+        let region = c.region();
+        blob[OFF_CONSOLE..OFF_CONSOLE + 8].copy_from_slice(&region.start.to_le_bytes());
+        for (off, v) in [
+            (OFF_CONSOLE_LEN, region.end - region.start),
+            (OFF_RECORD_SIZE, c.record_size()),
+            (OFF_CONSOLE_SIZE, c.console_size()),
+            (OFF_PMSG_SIZE, c.pmsg_size()),
+        ] {
+            // A Layout keeps every size within 1 GiB; saturate rather than
+            // truncate all the same, so that the module refuses it.
+            let v = u32::try_from(v).unwrap_or(u32::MAX);
+            blob[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        }
+    }
     blob.reserve_exact(total - HEADER_LEN);
     for (dest, data) in segments {
         blob.extend_from_slice(&dest.to_le_bytes());
@@ -73,6 +97,16 @@ mod tests {
     use super::*;
     use mint_logic::load_image::{parse, total_len_from_prefix, LoadImageError, MAX_SEGMENTS};
     use mint_logic::memrange::MemRange;
+    use mint_logic::ramoops::Layout;
+
+    /// Little-endian fields read at literal offsets (the v4 header as the
+    /// format documents it), not through the logic crate's `OFF_*` constants.
+    fn le(b: &[u8], off: usize, len: usize) -> u64 {
+        b[off..off + len]
+            .iter()
+            .rev()
+            .fold(0, |acc, &x| acc << 8 | u64::from(x))
+    }
 
     #[test]
     fn roundtrip_through_module_parser() {
@@ -84,9 +118,16 @@ mod tests {
             (0x4000_2000, &cmdline),
             (0x4100_0000, &kernel),
         ];
-        let blob = encode(0x4100_0000, 0x4000_1000, None, Some(0x4001_f000), &segs);
+        let blob = encode(
+            0x4100_0000,
+            0x4000_1000,
+            None,
+            Some(0x4001_f000),
+            None,
+            &segs,
+        );
         assert_eq!(&blob[..8], b"MINTLOAD");
-        assert_eq!(&blob[8..12], &3u32.to_le_bytes(), "version 3");
+        assert_eq!(&blob[8..12], &4u32.to_le_bytes(), "version 4");
         assert_eq!(
             total_len_from_prefix(&blob[..HEADER_LEN]),
             Some(Ok(blob.len() as u64))
@@ -113,16 +154,33 @@ mod tests {
             Err(LoadImageError::OutsideWindow { index: 2 })
         );
         // No status page; and one outside the window.
-        let none = encode(0x4100_0000, 0x4000_1000, None, None, &segs);
+        let none = encode(0x4100_0000, 0x4000_1000, None, None, None, &segs);
         assert_eq!(parse(&none).unwrap().status_page(), None);
         assert_eq!(&none[56..64], &[0; 8]);
+        // No console region: all its fields zero.
+        assert_eq!(parse(&blob).unwrap().console(), None);
+        assert_eq!(&blob[64..88], &[0; 24]);
         assert_eq!(check(&none, window), Ok(()));
-        let outside = encode(0x4100_0000, 0x4000_1000, None, Some(0x5000_0000), &segs);
+        let outside = encode(
+            0x4100_0000,
+            0x4000_1000,
+            None,
+            Some(0x5000_0000),
+            None,
+            &segs,
+        );
         assert_eq!(
             check(&outside, window),
             Err(LoadImageError::StatusPageOutside)
         );
-        let unaligned = encode(0x4100_0000, 0x4000_1000, None, Some(0x4001_f001), &segs);
+        let unaligned = encode(
+            0x4100_0000,
+            0x4000_1000,
+            None,
+            Some(0x4001_f001),
+            None,
+            &segs,
+        );
         assert_eq!(parse(&unaligned), Err(LoadImageError::BadStatusPage));
     }
 
@@ -141,6 +199,7 @@ mod tests {
             0x4000_0000,
             Some(0x4000_a000),
             Some(0x4001_1000),
+            None,
             &segs,
         );
         let img = parse(&blob).unwrap();
@@ -156,18 +215,75 @@ mod tests {
     #[test]
     fn invalid_inputs_are_caught_by_the_parser() {
         assert_eq!(
-            parse(&encode(0, 0, None, None, &[])),
+            parse(&encode(0, 0, None, None, None, &[])),
             Err(LoadImageError::BadSegmentCount)
         );
         let one: &[u8] = &[1];
         let many = vec![(0u64, one); MAX_SEGMENTS as usize + 1];
         assert_eq!(
-            parse(&encode(0, 0, None, None, &many)),
+            parse(&encode(0, 0, None, None, None, &many)),
             Err(LoadImageError::BadSegmentCount)
         );
         assert_eq!(
-            parse(&encode(0, 0, None, None, &[(0, &[])])),
+            parse(&encode(0, 0, None, None, None, &[(0, &[])])),
             Err(LoadImageError::EmptySegment { index: 0 })
         );
+    }
+
+    #[test]
+    fn v4_header_decoded_independently() {
+        let zp = vec![0u8; 4096];
+        let pt = vec![0u8; mint_logic::load_image::PAGE_TABLE_LEN as usize];
+        let kernel = vec![0x90u8; 8192];
+        let segs: [(u64, &[u8]); 3] = [
+            (0x2000_0000, &zp),
+            (0x2000_a000, &pt),
+            (0x2020_0000, &kernel),
+        ];
+        // The top MiB of a 256 MiB window.
+        let layout = Layout::for_region(0x2ff0_0000, 0x10_0000).unwrap();
+        let blob = encode(
+            0x2020_0000,
+            0x2000_0000,
+            Some(0x2000_a000),
+            Some(0x2000_f000),
+            Some(&layout),
+            &segs,
+        );
+        assert_eq!(&blob[0..8], b"MINTLOAD");
+        assert_eq!(le(&blob, 8, 4), 4, "version");
+        assert_eq!(le(&blob, 12, 4), 3, "count");
+        assert_eq!(le(&blob, 16, 8), 0x2020_0000, "entry");
+        assert_eq!(le(&blob, 24, 8), 0x2000_0000, "boot_params");
+        assert_eq!(le(&blob, 32, 8), blob.len() as u64, "total_len");
+        assert_eq!(le(&blob, 40, 4), 1, "flags: FLAG_ENTRY_64");
+        assert_eq!(le(&blob, 44, 4), 0, "reserved");
+        assert_eq!(le(&blob, 48, 8), 0x2000_a000, "page_table");
+        assert_eq!(le(&blob, 56, 8), 0x2000_f000, "status_page");
+        assert_eq!(le(&blob, 64, 8), 0x2ff0_0000, "console");
+        assert_eq!(le(&blob, 72, 4), 0x10_0000, "console_len");
+        assert_eq!(le(&blob, 76, 4), 0x1_0000, "record_size");
+        assert_eq!(le(&blob, 80, 4), 0x8_0000, "console_size");
+        assert_eq!(le(&blob, 84, 4), 0x1_0000, "pmsg_size");
+        // The segment table starts at 88, the data after it.
+        assert_eq!(le(&blob, 88, 8), 0x2000_0000);
+        assert_eq!(le(&blob, 96, 8), 4096);
+        assert_eq!(le(&blob, 88 + 32, 8), 0x2020_0000);
+        assert_eq!(le(&blob, 88 + 40, 8), 8192);
+        assert_eq!(blob.len(), 88 + 3 * 16 + 4096 + pt.len() + 8192);
+        // The module's parser reads the same region and accepts the image.
+        assert_eq!(parse(&blob).unwrap().console(), Some(layout));
+        let window = MemRange {
+            start: 0x2000_0000,
+            size: 0x1000_0000,
+        };
+        assert_eq!(check(&blob, window), Ok(()));
+        // A region over a segment, or past the window, is refused.
+        let low = Layout::for_region(0x2020_0000, 0x10_0000).unwrap();
+        let over = encode(0x2020_0000, 0x2000_0000, None, None, Some(&low), &segs);
+        assert_eq!(check(&over, window), Err(LoadImageError::ConsoleOverlap));
+        let high = Layout::for_region(0x3000_0000, 0x10_0000).unwrap();
+        let past = encode(0x2020_0000, 0x2000_0000, None, None, Some(&high), &segs);
+        assert_eq!(check(&past, window), Err(LoadImageError::ConsoleOutside));
     }
 }

@@ -3,14 +3,19 @@
 
 use std::borrow::Cow;
 use std::fs;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use mint_kexec::assemble::{assemble, Entry, Inputs, Partition};
 use mint_kexec::bzimage::BzImage;
+use mint_kexec::console::{self, Follower, PartitionStatus, StatusReport};
 use mint_kexec::sysfs::{self, PartitionDir};
-use mint_kexec::{cmdline, initrd, kexec, vmlinux};
+use mint_kexec::{cmdline, initrd, kexec, plan, vmlinux};
+use mint_logic::memrange::MemRange;
+use mint_logic::ramoops::Layout;
 use mint_logic::{cpulist, memrange, name};
 
 /// Load a Linux kernel into a mint partition (a kernel of its own on CPUs and
@@ -29,15 +34,36 @@ struct Cli {
 enum Cmd {
     /// Load IMAGE into PARTITION; start it with `echo start > /sys/kernel/mint/PARTITION/state`.
     Load(LoadArgs),
-    /// Show partitions as the module reports them.
+    /// Show partitions as the module reports them, with their console and crash records.
     Status {
         /// Only this partition.
         partition: Option<String>,
+        /// Print one JSON object (schema: docs/sysfs-abi.md, "mint-kexec status --json").
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print PARTITION's console (the kernel log its kernel keeps in its console region).
+    Console {
+        /// Partition name (osN).
+        partition: String,
+        /// Keep printing new text as it arrives, until the partition no
+        /// longer starts or runs (or Ctrl-C).
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Print its crash record instead (the oops or panic it recorded).
+        #[arg(long, conflicts_with = "follow")]
+        crash: bool,
     },
     /// Print the default command line mint gives PARTITION.
     Defaults {
         /// Partition name (osN).
         partition: String,
+        /// The window the ramoops.* parameters are for (SIZE@START); default:
+        /// the partition's `memory`, if it exists and has one.
+        #[arg(long)]
+        mem: Option<String>,
+        #[command(flatten)]
+        console: ConsoleArgs,
     },
     /// Plain kexec of the whole machine (kexec_file_load + reboot), the
     /// baseline `cargo xtask bench` compares a partition start with.
@@ -61,12 +87,84 @@ fn parse_addr(s: &str) -> Result<u64, String> {
     r.map_err(|_| format!("{s:?} is not an address (decimal or 0x-hex)"))
 }
 
+/// `--console-size`: a size with an optional K/M/G suffix (or 0x-hex bytes)
+/// that ramoops lays out (4 KiB multiple, 64 KiB to 1 GiB).
+fn parse_console_size(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let value = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) if unit == 1 => u64::from_str_radix(hex, 16).ok(),
+        Some(_) => None,
+        None => digits.parse::<u64>().ok(),
+    };
+    let size = value
+        .and_then(|v| v.checked_mul(unit))
+        .ok_or_else(|| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))?;
+    // Any 4 KiB aligned base will do: only the size is checked here.
+    Layout::for_region(0x1000, size).map_err(|e| e.to_string())?;
+    Ok(size)
+}
+
+/// The console options of `load` and `defaults`.
+#[derive(clap::Args, Debug, Clone)]
+struct ConsoleArgs {
+    /// No UART for the partition, even for os2..os4 (no console=ttyS…, 8250.nr_uarts=0,
+    /// none in its DSDT): its console is only its console region.
+    #[arg(long)]
+    no_uart: bool,
+    /// Size of the console region (ramoops: console ring and crash records) at the top
+    /// of the window: 4 KiB multiple, 64K to 1G.
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_console_size)]
+    console_size: u64,
+    /// No console region: no ramoops.* parameters, the whole window is RAM, and the
+    /// host's `console` and `crash` files stay empty.
+    #[arg(long, conflicts_with = "console_size")]
+    no_console_region: bool,
+}
+
+impl ConsoleArgs {
+    /// The region's size, `None` for none.
+    fn region_size(&self) -> Option<u64> {
+        (!self.no_console_region).then_some(self.console_size)
+    }
+
+    /// The command line options for `window` (`None`: not known, so no
+    /// ramoops parameters).
+    fn options(&self, tsc_khz: u32, window: Option<&MemRange>) -> Result<cmdline::Options> {
+        let region = match (window, self.region_size()) {
+            (Some(w), Some(size)) => plan::console_layout(w.start, w.size, size)?,
+            _ => None,
+        };
+        Ok(cmdline::Options {
+            tsc_khz,
+            no_uart: self.no_uart,
+            region,
+        })
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Load(args) => load(&cli.sysfs, &args),
-        Cmd::Status { partition } => status(&cli.sysfs, partition.as_deref()),
-        Cmd::Defaults { partition } => defaults(&cli.sysfs, &partition),
+        Cmd::Status { partition, json } => status(&cli.sysfs, partition.as_deref(), json),
+        Cmd::Console {
+            partition,
+            follow,
+            crash,
+        } => show_console(&cli.sysfs, &partition, follow, crash),
+        Cmd::Defaults {
+            partition,
+            mem,
+            console,
+        } => defaults(&cli.sysfs, &partition, mem.as_deref(), &console),
         Cmd::Kexec {
             image,
             initrd,
@@ -109,6 +207,8 @@ struct LoadArgs {
     /// compressions are left to the partition's kernel.
     #[arg(long)]
     decompress_initrd: bool,
+    #[command(flatten)]
+    console: ConsoleArgs,
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
@@ -125,6 +225,7 @@ fn tsc_khz(root: &Path) -> u32 {
 fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     let name = name::parse_name(&a.partition).map_err(|e| anyhow::anyhow!("{e}"))?;
     // Check every input before touching the partition.
+    cmdline::check_append(a.append.as_deref(), a.console.region_size().is_some())?;
     let kernel = read_file(&a.image, "kernel image")?;
     let image = BzImage::parse(&kernel).with_context(|| format!("{}", a.image.display()))?;
     let decompressed = if a.decompress {
@@ -159,7 +260,13 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
     let pm_timer_port = sysfs::pm_timer_port(&ioports)
         .context("the host has no ACPI PM timer in /proc/ioports (mint needs ACPI on the host)")?;
     let dir = PartitionDir::open(root, name)?;
-    let line = cmdline::compose(name, tsc_khz(root), a.append.as_deref());
+    let tsc = tsc_khz(root);
+    // The command line for a window: the console region's parameters
+    // depend on where the window ends.
+    let line_for = |w: &MemRange| -> Result<String> {
+        let opts = a.console.options(tsc, Some(w))?;
+        Ok(cmdline::compose(name, &opts, a.append.as_deref())?)
+    };
 
     // When --cpus/--mem are about to be written, first a dry run with the
     // requested (or current) window: a window too small is reported before
@@ -175,12 +282,15 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         memrange::parse(&v).map_err(|e| anyhow::anyhow!("module reports memory {v:?}: {e}"))
     };
     let low_ram = sysfs::parse_lowmem(&dir.read("lowmem")?).context("module reports no lowmem")?;
-    let inputs = Inputs {
+    // Both command lines (the dry run's and the real one) live to the end.
+    let probe_line: String;
+    let inputs = |line| Inputs {
         kernel: &kernel,
         initrd: initrd.as_deref(),
-        cmdline: &line,
+        cmdline: line,
         mem_min: a.mem_min,
-        console_uart: cmdline::console_port(name),
+        console_uart: cmdline::console_port(name, a.console.no_uart),
+        console_size: a.console.region_size(),
         entry: if a.decompress {
             Entry::Decompressed64
         } else {
@@ -199,7 +309,8 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
             apic_ids: vec![0xfd],
             pm_timer_port,
         };
-        assemble(&probe, &inputs)?;
+        probe_line = line_for(&window)?;
+        assemble(&probe, &inputs(&probe_line))?;
     }
 
     if let Some(c) = &a.cpus {
@@ -221,7 +332,8 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         apic_ids,
         pm_timer_port,
     };
-    let assembled = assemble(&p, &inputs)?;
+    let line = line_for(&p.window)?;
+    let assembled = assemble(&p, &inputs(&line))?;
     dir.write_load(&assembled.blob)?;
 
     let plan = &assembled.plan;
@@ -265,12 +377,32 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
             data.len()
         );
     }
+    match &assembled.console {
+        Some(c) => {
+            let r = c.region();
+            println!(
+                "  console   {:#x}-{:#x} (ramoops: console {} KiB, {} crash records of {} KiB, \
+                 pmsg {} KiB; e820 reserved)",
+                r.start,
+                r.end - 1,
+                c.console_size() >> 10,
+                c.records(),
+                c.record_size() >> 10,
+                c.pmsg_size() >> 10,
+            );
+        }
+        None => println!("  console   none (--no-console-region)"),
+    }
+    match cmdline::uart(name, a.console.no_uart) {
+        Some((line, port)) => println!("  uart      ttyS{line} (I/O {port:#x})"),
+        None => println!("  uart      none: its console is only the console region"),
+    }
     println!("  cmdline   {line}");
     println!("start it with: echo start > {}/state", dir.dir.display());
     Ok(())
 }
 
-fn status(root: &Path, only: Option<&str>) -> Result<()> {
+fn status(root: &Path, only: Option<&str>, json: bool) -> Result<()> {
     sysfs::require_module(root)?;
     let list = sysfs::read_value(&root.join("partitions"))?;
     let names: Vec<&str> = list
@@ -282,22 +414,120 @@ fn status(root: &Path, only: Option<&str>) -> Result<()> {
             bail!("no partition {o}");
         }
     }
-    if names.is_empty() {
-        println!("no partitions");
-    }
+    let mut report = StatusReport {
+        partitions: Vec::new(),
+    };
     for n in names.into_iter().filter(|n| only.is_none_or(|o| o == *n)) {
         let dir = PartitionDir::open(root, n)?;
+        report.partitions.push(PartitionStatus::read(n, &dir.dir));
+        if json {
+            continue;
+        }
         println!("{n}:");
         for f in ["state", "cpus", "apic_ids", "memory", "lowmem", "cmdline"] {
             let v = dir.read(f).unwrap_or_else(|e| format!("({e})"));
             println!("  {f:<9} {v}");
         }
+        let s = report.partitions.last().expect("just pushed");
+        match s.console_bytes {
+            Some(len) => println!("  console   {len} bytes (mint-kexec console {n})"),
+            None => println!(
+                "  console   (cannot read {})",
+                dir.dir.join("console").display()
+            ),
+        }
+        match (s.crashed, &s.crash_reason) {
+            (Some(true), Some(why)) => {
+                println!("  crash     yes: {why} (mint-kexec console {n} --crash)")
+            }
+            (Some(true), None) => println!("  crash     yes (mint-kexec console {n} --crash)"),
+            (Some(false), _) => println!("  crash     none"),
+            (None, _) => println!(
+                "  crash     (cannot read {})",
+                dir.dir.join("crash").display()
+            ),
+        }
+    }
+    if json {
+        let mut out = serde_json::to_string(&report).context("encoding the status")?;
+        out.push('\n');
+        write_stdout(out.as_bytes())?;
+    } else if report.partitions.is_empty() {
+        println!("no partitions");
     }
     Ok(())
 }
 
-fn defaults(root: &Path, partition: &str) -> Result<()> {
+fn defaults(root: &Path, partition: &str, mem: Option<&str>, c: &ConsoleArgs) -> Result<()> {
     let name = name::parse_name(partition).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("{}", cmdline::compose(name, tsc_khz(root), None));
+    let window = match mem {
+        Some(m) => Some(memrange::parse(m).map_err(|e| anyhow::anyhow!("--mem {m:?}: {e}"))?),
+        None => sysfs::read_value(&root.join(name).join("memory"))
+            .ok()
+            .and_then(|v| memrange::parse(&v).ok()),
+    };
+    if window.is_none() && c.region_size().is_some() {
+        eprintln!(
+            "mint-kexec: {name}'s window is not known (pass --mem SIZE@START): \
+             its console region's ramoops.* parameters are left out"
+        );
+    }
+    let opts = c.options(tsc_khz(root), window.as_ref())?;
+    println!("{}", cmdline::compose(name, &opts, None)?);
     Ok(())
+}
+
+/// Writes `bytes` to stdout as they are; a reader that went away (`| head`)
+/// ends the program quietly.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => std::process::exit(0),
+        r => r.context("writing to stdout"),
+    }
+}
+
+/// How often `console --follow` reads the console.
+const FOLLOW_PERIOD: Duration = Duration::from_millis(200);
+
+fn show_console(root: &Path, partition: &str, follow: bool, crash: bool) -> Result<()> {
+    let name = name::parse_name(partition).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dir = PartitionDir::open(root, name)?;
+    if crash {
+        let record = console::read_bin(&dir.dir.join("crash"))?;
+        if record.is_empty() {
+            eprintln!("no crash record");
+        }
+        return write_stdout(&record);
+    }
+    let file = dir.dir.join("console");
+    if !follow {
+        return write_stdout(&console::read_bin(&file)?);
+    }
+    let mut follower = Follower::new();
+    loop {
+        // The state first: text written before it changed is in the read
+        // that follows, and printed before leaving.
+        let state = match dir.read("state") {
+            Ok(s) => s,
+            Err(_) if !dir.dir.is_dir() => {
+                eprintln!("mint-kexec: {name} was destroyed");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let text = console::read_bin(&file)?;
+        let update = follower.feed(&text);
+        if update.restarted {
+            eprintln!(
+                "mint-kexec: {name}'s console restarted, or more than its size was written \
+                 since the last read: printing all of it"
+            );
+        }
+        write_stdout(update.new)?;
+        if !matches!(state.as_str(), "starting" | "running") {
+            return Ok(());
+        }
+        std::thread::sleep(FOLLOW_PERIOD);
+    }
 }

@@ -12,8 +12,14 @@
 //! load    -> kernel: protected-mode payload, then room up to load + init_size
 //!            ... free ...
 //!            initrd (page aligned start, as high as possible; optional)
-//! top     -> min(window end, initrd_addr_max + 1)
+//! top     -> min(console region start, initrd_addr_max + 1)
+//!            ... free up to the console region ...
+//!            console region (ramoops; optional, default 1 MiB)
+//! end     -> window end
 //! ```
+//!
+//! The console region ([`console_layout`]) takes the top of the window:
+//! everything else is planned below it as if the window ended there.
 //!
 //! If the image's `pref_address` is suitably aligned, lies above the ACPI
 //! block and everything still fits with the kernel there, the kernel goes to
@@ -26,6 +32,8 @@
 //! All arithmetic is checked: `start + size` may wrap.
 
 use std::ops::Range;
+
+use mint_logic::ramoops::{Layout, LayoutError};
 
 use crate::bzimage::BzImage;
 
@@ -51,6 +59,9 @@ pub struct PlanRequest {
     pub initrd_len: u64,
     /// Length of the ACPI tables block; 0 means none.
     pub acpi_len: u64,
+    /// Length of the console (ramoops) region at the top of the window; 0
+    /// means none.
+    pub console_len: u64,
 }
 
 /// Where everything goes. All ranges lie inside [`LoadPlan::window`] and do
@@ -74,6 +85,9 @@ pub struct LoadPlan {
     /// Entry point: the kernel load address (32-bit boot protocol, `code32_start`).
     /// The 64-bit entry uses `startup_64` instead (see `assemble::Assembled::entry`).
     pub entry: u64,
+    /// The console (ramoops) region at the top of the window, if any; every
+    /// other range lies below it.
+    pub console: Option<Layout>,
 }
 
 /// Why no plan fits.
@@ -112,10 +126,13 @@ pub enum PlanError {
     /// A command line length of 0 has no room for the terminating NUL.
     #[error("command line length 0: it must count the terminating NUL")]
     CmdlineEmpty,
-    /// The window cannot hold the low blocks, the kernel's `init_size` area and the initrd.
+    /// The window cannot hold the low blocks, the kernel's `init_size`
+    /// area, the initrd and the console region.
     #[error(
         "window 0x{window_size:x} bytes too small: kernel needs init_size 0x{init_size:x} at \
-         0x{kernel_load:x} and initrd 0x{initrd_len:x} bytes, 0x{needed:x} bytes from the window start"
+         0x{kernel_load:x} and initrd 0x{initrd_len:x} bytes, 0x{needed:x} bytes from the window \
+         start{}",
+        console_note(*console_len, *needed, *window_size)
     )]
     WindowTooSmall {
         /// Window size.
@@ -126,9 +143,28 @@ pub enum PlanError {
         kernel_load: u64,
         /// Initrd length.
         initrd_len: u64,
-        /// Bytes needed from the window start.
+        /// Bytes needed from the window start, the console region included.
         needed: u64,
+        /// Length of the console region at the window's top (0: none).
+        console_len: u64,
     },
+    /// The console region is not smaller than the window.
+    #[error(
+        "the console region of 0x{console_len:x} bytes does not fit in the window of \
+         0x{window_size:x} bytes{}",
+        HINT
+    )]
+    ConsoleLargerThanWindow {
+        /// The region's length.
+        console_len: u64,
+        /// Window size.
+        window_size: u64,
+    },
+    /// The console region at the top of the window is not one ramoops lays
+    /// out (a window end or a length that is not a multiple of 4 KiB, a
+    /// length outside 64 KiB to 1 GiB).
+    #[error("{}{}", .0, HINT)]
+    Console(LayoutError),
     /// The initrd would fit in the window, but not below `initrd_addr_max`.
     #[error(
         "initrd of 0x{initrd_len:x} bytes must end at or below initrd_addr_max+1 = 0x{limit:x} \
@@ -152,6 +188,47 @@ pub enum PlanError {
     },
 }
 
+/// How to make room, in every console region error.
+const HINT: &str = " (shrink the console region with --console-size, or leave it out with \
+                    --no-console-region)";
+
+/// The end of a [`PlanError::WindowTooSmall`] message: the console region
+/// counted in, and how to make room if a smaller region (or none) would.
+fn console_note(console_len: u64, needed: u64, window_size: u64) -> String {
+    if console_len == 0 {
+        return String::new();
+    }
+    let helps = needed.saturating_sub(console_len) < window_size;
+    format!(
+        ", the console region of 0x{console_len:x} bytes at its top included{}",
+        if helps { HINT } else { "" }
+    )
+}
+
+/// The console (ramoops) region of `len` bytes at the top of the window
+/// `[start, start + size)`, laid out as [`Layout::for_region`] chooses; `None`
+/// for `len` 0. The command line's `ramoops.*` parameters and the load image
+/// take their numbers from it.
+pub fn console_layout(start: u64, size: u64, len: u64) -> Result<Option<Layout>, PlanError> {
+    if len == 0 {
+        return Ok(None);
+    }
+    if len >= size {
+        return Err(PlanError::ConsoleLargerThanWindow {
+            console_len: len,
+            window_size: size,
+        });
+    }
+    let end = start.checked_add(size).ok_or(PlanError::Overflow {
+        what: "window end",
+        window_start: start,
+        window_size: size,
+    })?;
+    Layout::for_region(end - len, len)
+        .map(Some)
+        .map_err(PlanError::Console)
+}
+
 fn align_up(x: u64, align: u64) -> Option<u64> {
     debug_assert!(align.is_power_of_two());
     Some(x.checked_add(align - 1)? & !(align - 1))
@@ -170,17 +247,20 @@ pub fn plan(image: &BzImage<'_>, req: &PlanRequest) -> Result<LoadPlan, PlanErro
         window_size: req.window_size,
     };
     let start = req.window_start;
-    let end = start
+    let window_end = start
         .checked_add(req.window_size)
         .ok_or_else(|| ovf("window end"))?;
     let mem_min = req.mem_min.unwrap_or(start);
-    if !(start..end).contains(&mem_min) {
+    if !(start..window_end).contains(&mem_min) {
         return Err(PlanError::MemMinOutsideWindow {
             mem_min,
             start,
-            end,
+            end: window_end,
         });
     }
+    let console = console_layout(start, req.window_size, req.console_len)?;
+    // Everything else goes below the console region.
+    let end = console.map_or(window_end, |c| c.region().start);
     if req.cmdline_len == 0 {
         return Err(PlanError::CmdlineEmpty);
     }
@@ -257,6 +337,7 @@ pub fn plan(image: &BzImage<'_>, req: &PlanRequest) -> Result<LoadPlan, PlanErro
         let needed = (lowest - start)
             .checked_add(init_size)
             .and_then(|n| n.checked_add(initrd_pages))
+            .and_then(|n| n.checked_add(req.console_len))
             .ok_or_else(|| ovf("needed size"))?;
         return Err(PlanError::WindowTooSmall {
             window_size: req.window_size,
@@ -264,6 +345,7 @@ pub fn plan(image: &BzImage<'_>, req: &PlanRequest) -> Result<LoadPlan, PlanErro
             kernel_load: lowest,
             initrd_len,
             needed,
+            console_len: req.console_len,
         });
     };
     let kernel_end = load + init_size; // checked by fits()
@@ -282,7 +364,7 @@ pub fn plan(image: &BzImage<'_>, req: &PlanRequest) -> Result<LoadPlan, PlanErro
         Some(s..s + initrd_len)
     };
     Ok(LoadPlan {
-        window: start..end,
+        window: start..window_end,
         zero_page,
         cmdline: cmdline_at..cmdline_at + req.cmdline_len,
         acpi: (req.acpi_len != 0).then(|| acpi_at..acpi_at + req.acpi_len),
@@ -290,6 +372,7 @@ pub fn plan(image: &BzImage<'_>, req: &PlanRequest) -> Result<LoadPlan, PlanErro
         payload: load..load + image.payload_len(),
         initrd,
         entry: load,
+        console,
     })
 }
 
@@ -308,6 +391,7 @@ mod tests {
             cmdline_len: 100,
             initrd_len: 0x5000,
             acpi_len: 0x10000,
+            console_len: 0,
         }
     }
 
@@ -404,6 +488,7 @@ mod tests {
                 kernel_load: 0x4020_0000,
                 initrd_len: 0x5000,
                 needed: need,
+                console_len: 0,
             }
         );
         assert_eq!(
@@ -620,6 +705,127 @@ mod tests {
     }
 
     #[test]
+    fn console_region_at_the_window_top() {
+        let d = image_bytes();
+        let img = BzImage::parse(&d).unwrap();
+        let r = PlanRequest {
+            console_len: MIB,
+            ..req(0x4000_0000, 64 * MIB)
+        };
+        let p = plan(&img, &r).unwrap();
+        assert_eq!(p.window, 0x4000_0000..0x4400_0000, "the whole window");
+        let c = p.console.unwrap();
+        assert_eq!(c.region(), 0x43f0_0000..0x4400_0000);
+        assert_eq!(
+            (c.record_size(), c.console_size(), c.pmsg_size()),
+            (0x1_0000, 0x8_0000, 0x1_0000)
+        );
+        // The initrd, as high as possible: right below the region.
+        assert_eq!(p.initrd, Some(0x43ef_b000..0x43f0_0000));
+        assert_eq!(p.kernel, 0x4020_0000..0x4030_0000);
+        assert_disjoint_inside(&p);
+        for r in [
+            p.kernel.clone(),
+            p.initrd.clone().unwrap(),
+            p.acpi.clone().unwrap(),
+        ] {
+            assert!(r.end <= c.region().start, "{r:x?}");
+        }
+        // The same layout console_layout gives the command line.
+        assert_eq!(console_layout(0x4000_0000, 64 * MIB, MIB), Ok(Some(c)));
+        assert_eq!(console_layout(0x4000_0000, 64 * MIB, 0), Ok(None));
+        // Without a region the initrd ends at the window's end.
+        assert_eq!(
+            plan(&img, &req(0x4000_0000, 64 * MIB)).unwrap().console,
+            None
+        );
+        // With pref_address: the kernel at 16 MiB would leave no room for
+        // the initrd below the region, so it moves down.
+        let r = PlanRequest {
+            console_len: MIB,
+            ..req(0, 18 * MIB)
+        };
+        let p = plan(&img, &r).unwrap();
+        assert_eq!(p.kernel.start, 2 * MIB);
+        assert_eq!(p.console.unwrap().region(), 17 * MIB..18 * MIB);
+        assert_eq!(p.initrd.unwrap().end, 17 * MIB);
+    }
+
+    #[test]
+    fn console_region_too_large_for_the_window() {
+        let d = image_bytes();
+        let img = BzImage::parse(&d).unwrap();
+        // Kernel at +2 MiB, 1 MiB init_size, initrd 0x5000, region 1 MiB.
+        let need = 4 * MIB + 0x5000;
+        let r = |size| PlanRequest {
+            console_len: MIB,
+            ..req(0x4000_0000, size)
+        };
+        let p = plan(&img, &r(need)).unwrap();
+        assert_eq!(p.initrd.as_ref().unwrap().start, p.kernel.end);
+        assert_eq!(p.console.unwrap().region().start, p.initrd.unwrap().end);
+        let e = plan(&img, &r(need - PAGE_SIZE)).unwrap_err();
+        assert_eq!(
+            e,
+            PlanError::WindowTooSmall {
+                window_size: need - PAGE_SIZE,
+                init_size: MIB,
+                kernel_load: 0x4020_0000,
+                initrd_len: 0x5000,
+                needed: need,
+                console_len: MIB,
+            }
+        );
+        let msg = e.to_string();
+        assert_eq!(
+            msg,
+            "window 0x404000 bytes too small: kernel needs init_size 0x100000 at 0x40200000 \
+             and initrd 0x5000 bytes, 0x405000 bytes from the window start, the console region \
+             of 0x100000 bytes at its top included (shrink the console region with \
+             --console-size, or leave it out with --no-console-region)"
+        );
+        // Without the region the same window is plenty.
+        assert!(plan(&img, &req(0x4000_0000, need - PAGE_SIZE)).is_ok());
+        // Where even no region would not help, the options are not offered.
+        let e = plan(&img, &r(3 * MIB)).unwrap_err();
+        assert!(e.to_string().ends_with(
+            "0x405000 bytes from the window start, the console region of 0x100000 bytes at its \
+             top included"
+        ), "{e}");
+        // A region as large as the window, and a misaligned window end.
+        let e = plan(&img, &r(MIB)).unwrap_err();
+        assert_eq!(
+            e,
+            PlanError::ConsoleLargerThanWindow {
+                console_len: MIB,
+                window_size: MIB
+            }
+        );
+        assert!(e.to_string().contains("--console-size"), "{e}");
+        let e = plan(&img, &r(64 * MIB + 0x800)).unwrap_err();
+        assert_eq!(e, PlanError::Console(LayoutError::Misaligned));
+        assert!(e.to_string().contains("--no-console-region"), "{e}");
+        let r = PlanRequest {
+            console_len: 60 << 10,
+            ..req(0x4000_0000, 64 * MIB)
+        };
+        assert_eq!(
+            plan(&img, &r).unwrap_err(),
+            PlanError::Console(LayoutError::BadLength)
+        );
+        // mem_min inside the region: nothing fits below it.
+        let r = PlanRequest {
+            console_len: MIB,
+            mem_min: Some(0x43f8_0000),
+            ..req(0x4000_0000, 64 * MIB)
+        };
+        assert!(matches!(
+            plan(&img, &r),
+            Err(PlanError::WindowTooSmall { .. })
+        ));
+    }
+
+    #[test]
     fn real_image_plan() {
         let Some(d) = real_image() else { return };
         let img = BzImage::parse(&d).unwrap();
@@ -630,8 +836,11 @@ mod tests {
             cmdline_len: 200,
             initrd_len: 10 * MIB,
             acpi_len: 0x10000,
+            console_len: MIB,
         };
         let p = plan(&img, &r).unwrap();
+        assert_eq!(p.console.unwrap().region(), 0xfff0_0000..0x1_0000_0000);
+        assert!(p.initrd.as_ref().unwrap().end <= 0x1_0000_0000 - MIB);
         assert_eq!(p.kernel.start % img.kernel_alignment(), 0);
         assert_eq!(p.kernel.end - p.kernel.start, img.init_size());
         assert_disjoint_inside(&p);

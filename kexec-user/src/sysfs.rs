@@ -148,7 +148,8 @@ pub fn parse_lowmem(s: &str) -> Option<std::ops::Range<u64>> {
     let (a, b) = s.trim().split_once('-')?;
     let p = |x: &str| u64::from_str_radix(x.trim().trim_start_matches("0x"), 16).ok();
     let (a, b) = (p(a)?, p(b)?);
-    (a <= b).then(|| a..b + 1)
+    // An end of u64::MAX has no exclusive end: refused, not an overflow.
+    (a <= b).then(|| Some(a..b.checked_add(1)?)).flatten()
 }
 
 /// Parses `apic_ids` ("1 2").
@@ -174,5 +175,14 @@ mod tests {
         assert_eq!(parse_apic_ids("1 2\n"), Some(vec![1, 2]));
         assert_eq!(parse_apic_ids(""), Some(vec![]));
         assert_eq!(parse_apic_ids("1 x"), None);
+    }
+
+    #[test]
+    fn lowmem_at_the_top_of_the_address_space_is_refused() {
+        // Found by the sysfs_values fuzz target: `end + 1` overflowed.
+        assert_eq!(parse_lowmem("0x11000-0x0xffffffffffffffff"), None);
+        assert_eq!(parse_lowmem("0x0-0xffffffffffffffff\n"), None);
+        assert_eq!(parse_lowmem("0x0-0xfffffffffffffffe"), Some(0..u64::MAX));
+        assert_eq!(parse_lowmem("0x2000-0x1fff"), None);
     }
 }

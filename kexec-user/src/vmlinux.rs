@@ -60,6 +60,9 @@ pub const LZ4_LEGACY_MAGIC: u32 = 0x184c_2102;
 /// Decompressed size of every legacy chunk but the last
 /// (`LZ4_DEFAULT_UNCOMPRESSED_CHUNK_SIZE`).
 pub const LZ4_LEGACY_CHUNK: usize = 8 << 20;
+/// Most bytes one byte of an LZ4 block decodes to: a match length byte of
+/// 255 (a sequence's token, offset and literals only lower the ratio).
+pub const LZ4_MAX_RATIO: u64 = 255;
 /// Largest decompressed kernel accepted, whatever the image claims.
 pub const MAX_DECOMPRESSED: u64 = 1 << 30;
 /// `PT_LOAD` alignment `parse_elf()` insists on (`p_align % 0x200000`).
@@ -110,6 +113,17 @@ pub enum VmlinuxError {
         announced: u64,
         /// `min(init_size, MAX_DECOMPRESSED)`.
         limit: u64,
+    },
+    /// The size trailer announces more than the stream could decompress to.
+    #[error(
+        "corrupt payload: the size trailer announces 0x{announced:x} bytes, more than \
+         0x{compressed:x} bytes of LZ4 can hold (at most {LZ4_MAX_RATIO} bytes per byte)"
+    )]
+    ImplausibleSize {
+        /// The size trailer.
+        announced: u64,
+        /// Length of the LZ4 stream (magic and chunk lengths included).
+        compressed: u64,
     },
     /// A chunk's length runs past the end of the compressed data.
     #[error(
@@ -239,6 +253,16 @@ pub fn decompress_payload(payload: &[u8], limit: u64) -> Result<Vec<u8>> {
     let limit = limit.min(MAX_DECOMPRESSED);
     if announced > limit {
         return Err(VmlinuxError::AnnouncedTooLarge { announced, limit });
+    }
+    // The output buffer is sized by the trailer: first check that the
+    // stream could produce that much at all, so that a few bytes cannot ask
+    // for up to `limit` bytes of memory.
+    let compressed = stream.len() as u64;
+    if announced > compressed.saturating_mul(LZ4_MAX_RATIO) {
+        return Err(VmlinuxError::ImplausibleSize {
+            announced,
+            compressed,
+        });
     }
     let mut out = vec![0u8; announced as usize];
     let mut pos = 0usize; // output bytes written
@@ -433,15 +457,16 @@ pub fn load_segments(elf: &[u8], init_size: u64) -> Result<Vmlinux<'_>> {
         )));
     }
     let mut segments = Vec::with_capacity(loads.len());
-    let mut prev_end = base;
+    // End of the previous segment, relative to the load address (like every
+    // position below: `base + end` may not fit in 64 bits).
+    let mut prev_end = 0u64;
     for &(i, p_paddr, p_offset, p_filesz, p_memsz) in &loads {
-        if p_paddr < prev_end {
+        let Some(offset) = p_paddr.checked_sub(base).filter(|&o| o >= prev_end) else {
             return Err(elf_err(format!(
                 "PT_LOAD {i} at physical 0x{p_paddr:x} is out of order or overlaps the one \
-                 before (which ends at 0x{prev_end:x})"
+                 before (which ends at 0x{base:x} + 0x{prev_end:x})"
             )));
-        }
-        let offset = p_paddr - base;
+        };
         let end = offset
             .checked_add(p_memsz)
             .filter(|&e| e <= init_size)
@@ -451,7 +476,7 @@ pub fn load_segments(elf: &[u8], init_size: u64) -> Result<Vmlinux<'_>> {
                  init_size 0x{init_size:x}"
                 ))
             })?;
-        prev_end = base + end;
+        prev_end = end;
         segments.push(Segment {
             offset,
             data: &elf[p_offset as usize..(p_offset + p_filesz) as usize],
@@ -688,6 +713,29 @@ mod tests {
     }
 
     #[test]
+    fn the_trailer_cannot_ask_for_more_than_the_stream_holds() {
+        // Found while writing the kernel_lz4 fuzz target: 12 bytes with a trailer of
+        // 0x3fffffff made a 1 GiB output buffer before anything was decoded.
+        let mut p = LZ4_LEGACY_MAGIC.to_le_bytes().to_vec();
+        p.extend_from_slice(&[1, 0, 0, 0]);
+        p.extend_from_slice(&0x3fff_ffffu32.to_le_bytes());
+        let e = decompress_payload(&p, 1 << 30).unwrap_err();
+        assert_eq!(
+            e,
+            VmlinuxError::ImplausibleSize {
+                announced: 0x3fff_ffff,
+                compressed: 8
+            }
+        );
+        assert!(e.to_string().starts_with("corrupt payload"), "{e}");
+        // The densest real stream stays within the bound: a run of zeros.
+        let zeros = vec![0u8; 1 << 20];
+        let z = lz4_legacy(&zeros, LZ4_LEGACY_CHUNK);
+        assert!((z.len() as u64 - 4) * LZ4_MAX_RATIO >= zeros.len() as u64);
+        assert_eq!(decompress_payload(&z, 1 << 30).unwrap(), zeros);
+    }
+
+    #[test]
     fn no_panic_on_garbage() {
         let data: Vec<u8> = (0..20_000u32).map(|i| (i % 13) as u8).collect();
         let p = lz4_legacy(&data, LZ4_LEGACY_CHUNK);
@@ -777,6 +825,32 @@ mod tests {
         )
         .is_ok());
         assert!(err(&elf(LPA, &[(4, 0x1000, LPA, 0x10, 0x10, 4)], 0x2000)).contains("no PT_LOAD"));
+    }
+
+    #[test]
+    fn segments_at_the_top_of_the_address_space() {
+        // Found while writing the vmlinux fuzz target: `p_paddr + p_memsz` just past
+        // 2^64 overflowed (a panic in debug builds; in release builds the
+        // wrapped end let the next segment overlap this one). Only positions
+        // relative to the load address matter, as in the kernel's parse_elf().
+        let top = 0xffff_ffff_ffe0_0000;
+        let big = elf(
+            top,
+            &[(PT_LOAD, 0x1000, top, 0x1000, 0x40_0000, 2 * MIB)],
+            0x2000,
+        );
+        let v = load_segments(&big, 0x40_0000).unwrap();
+        assert_eq!((v.load_physical_addr, v.mem_end()), (top, 0x40_0000));
+        // A second segment at the same address overlaps the first.
+        let seg = (PT_LOAD, 0x1000, top, 0x800, 0x30_0000, 2 * MIB);
+        let e = elf(top, &[seg, seg], 0x2000);
+        assert!(load_segments(&e, 0x40_0000).is_err());
+        let low = 0x20_0000;
+        let seg = |memsz| (PT_LOAD, 0x1000, low, 0x800, memsz, 2 * MIB);
+        let err = load_segments(&elf(low, &[seg(0x1000), seg(0x1000)], 0x2000), 4 * MIB)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("overlaps"), "{err}");
     }
 
     #[test]

@@ -549,6 +549,7 @@ mod tests {
                 cmdline_len: 20,
                 initrd_len: 0x12345,
                 acpi_len: 0x10000,
+                console_len: 0,
             },
         )
         .unwrap();
