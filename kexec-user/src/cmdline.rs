@@ -16,7 +16,7 @@
 //! | `reserve=0x3f8,8,...` | always | the legacy UARTs that are not the partition's own (the host's console ttyS0, other partitions' consoles; all four for a partition without a UART) are marked busy, so its serial driver never probes their registers |
 //! | `panic=0` | always | a panicking partition halts instead of rebooting, which would reset the whole machine |
 //! | `softlockup_panic=1` | always | a CPU stuck in the kernel (a soft lockup) panics the partition, so the host sees `crashed` and the crash record says why, instead of a partition that only looks `running` |
-//! | `hardlockup_panic=1` | always | a CPU stuck with interrupts off (a hard lockup) panics the partition too; the kernel's buddy detector (each CPU watches the next one's timer interrupts, no NMI or perf counter) finds it in partitions of two or more CPUs |
+//! | `nmi_watchdog=panic` | always | a CPU stuck with interrupts off (a hard lockup) panics the partition too (the boot parameter behind the `kernel.hardlockup_panic` sysctl); the kernel's buddy detector (each CPU watches the next one's timer interrupts, no NMI or perf counter) finds it in partitions of two or more CPUs |
 //! | `no_ipi_broadcast=1` | always | a multi-CPU partition's kernel otherwise switches to "all but self" shorthand IPIs once all its CPUs are up, and its panic, reboot and poweroff path (`native_stop_other_cpus`) would then stop every CPU of the machine, the host's included; with it, every IPI goes to the partition's own APIC IDs |
 //! | `reboot=acpi` | always | a reboot writes the partition's own FADT reset register (its status page, which the host watches) first; without it, reboot quirks matched against the machine's DMI data (shared with the host) could send the partition's kernel straight to the keyboard controller or port 0xcf9, which reset the whole machine |
 //! | `ramoops.mem_address=A ramoops.mem_size=L` | a console region (the default; not with `--no-console-region`) | the partition's pstore/ramoops region: the top `--console-size` bytes (default 1 MiB) of its window, which its e820 map lists as reserved. Its kernel keeps its console ring and crash records there; the host reads them as `console` and `crash` |
@@ -28,7 +28,7 @@
 //! `nmi_watchdog=0` is not among them: `qemu/kernel.config` builds the
 //! buddy hard-lockup detector, which uses no NMI and no performance counter,
 //! so the watchdog stays on (its default) and stays inside the partition.
-//! `hung_task_panic=1` is not among them either: a task blocked for two
+//! `sysctl.kernel.hung_task_panic=1` (the hung-task detector has no boot parameter of its own) is not among them either: a task blocked for two
 //! minutes may be a slow device rather than a wedged kernel; add it with
 //! `--append` (the host then sees `crashed` too).
 //!
@@ -128,7 +128,7 @@ pub fn defaults(name: &str, opts: &Options) -> Vec<String> {
         [
             "panic=0",
             "softlockup_panic=1",
-            "hardlockup_panic=1",
+            "nmi_watchdog=panic",
             "no_ipi_broadcast=1",
             "reboot=acpi",
         ]
@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(
             compose("os2", &opts(2_500_000), None).unwrap(),
             "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 no_ipi_broadcast=1 \
+             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic no_ipi_broadcast=1 \
              reboot=acpi"
         );
     }
@@ -267,7 +267,7 @@ mod tests {
             compose("os2", &o, None).unwrap(),
             format!(
                 "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-                 reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 \
+                 reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
                  no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
             )
         );
@@ -297,7 +297,7 @@ mod tests {
             line,
             format!(
                 "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 \
+                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
                  no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
             )
         );
@@ -325,7 +325,7 @@ mod tests {
             compose("os5", &o, None).unwrap(),
             format!(
                 "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 hardlockup_panic=1 \
+                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
                  no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
             )
         );
@@ -336,7 +336,7 @@ mod tests {
         let line = compose("os3", &opts(1000), Some("  quiet mint.nonce=42 ")).unwrap();
         assert!(line.starts_with("console=ttyS2 "));
         assert!(line.ends_with(
-            " panic=0 softlockup_panic=1 hardlockup_panic=1 no_ipi_broadcast=1 reboot=acpi quiet mint.nonce=42"
+            " panic=0 softlockup_panic=1 nmi_watchdog=panic no_ipi_broadcast=1 reboot=acpi quiet mint.nonce=42"
         ));
         let o = Options {
             region: Some(region()),

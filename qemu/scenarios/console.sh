@@ -20,7 +20,13 @@ wait_console() {
 wait_state() {
     t0=$(now_ms)
     while [ "$(state $1)" != "$2" ]; do
-        if [ $(($(now_ms) - t0)) -ge $(($3 * 1000)) ]; then echo "timeout $(state $1)"; return 1; fi
+        if [ $(($(now_ms) - t0)) -ge $(($3 * 1000)) ]; then
+            echo "timeout $(state $1)"
+            # For the log: the end of its console, and stop it for the next case.
+            tail -n 25 $M/$1/console | sed "s/^/$1| /" >&2
+            echo stop > $M/$1/state
+            return 1
+        fi
         sleep 0.005
     done
     echo $(($(now_ms) - t0))
@@ -47,7 +53,7 @@ echo start > $M/os5/state
 echo "@@ quiet-console-ms $(wait_console os5 "$(up quiet)" 60)"
 echo "@@ quiet-ramoops-console $(count os5 console 'printk: legacy console [ramoops')"
 wait_console os5 "heartbeat 2 " 30 > /dev/null
-echo "@@ quiet-tail $(tail -c 200 $M/os5/console | grep -c heartbeat)"
+echo "@@ quiet-tail $(tail -c 200 $M/os5/console | grep -q heartbeat && echo heartbeat)"
 mint-kexec status
 echo "@@ status-json $(mint-kexec status --json | tr -d '\n')"
 # The console survives a stop, and reads the same at every offset.
@@ -95,7 +101,7 @@ echo "@@ wedge-crash $(count os5 crash 'BUG: soft lockup') $(count os5 crash 'Ke
 echo "@@ wedge-crash-empty-before $(count os5 crash 'sysrq triggered crash')"
 
 # A CPU wedged with interrupts off: the other CPU's buddy detector panics
-# the partition (hardlockup_panic=1 in the defaults).
+# the partition (nmi_watchdog=panic in the defaults).
 load os5 "$NONCE-hard" "mint.action=hardlockup"
 echo start > $M/os5/state
 echo "@@ hard-console-ms $(wait_console os5 'wedging CPU 1' 60)"
@@ -103,8 +109,8 @@ echo "@@ hard-latency-ms $(wait_state os5 crashed 90)"
 echo "@@ hard-crash $(count os5 crash 'Watchdog detected hard LOCKUP') $(count os5 crash 'Kernel panic - not syncing: Hard LOCKUP')"
 
 # A task blocked in the kernel: the hung-task detector panics the partition
-# when asked to (hung_task_panic=1; not a default, see the README).
-load os5 "$NONCE-hung" "mint.action=hung hung_task_panic=1 hung_task_timeout_secs=5"
+# when asked to (sysctl.kernel.hung_task_panic=1; not a default, see the README).
+load os5 "$NONCE-hung" "mint.action=hung sysctl.kernel.hung_task_panic=1 sysctl.kernel.hung_task_timeout_secs=5"
 echo start > $M/os5/state
 echo "@@ hung-console-ms $(wait_console os5 'blocking a task' 60)"
 echo "@@ hung-latency-ms $(wait_state os5 crashed 90)"
@@ -116,7 +122,8 @@ echo start > $M/os5/state
 echo "@@ chatty-ms $(wait_console os5 'chatty done' 180)"
 cat $M/os5/console > /tmp/chatty
 echo "@@ chatty-bytes $(wc -c < /tmp/chatty) banner=$(grep -c 'Linux version' /tmp/chatty)"
-echo "@@ chatty-order $(grep -o 'chatty [0-9][0-9]*' /tmp/chatty | awk '{ n = $2 + 0; if (NR > 1 && n != prev + 1) gaps++; if (NR == 1) first = n; prev = n } END { printf "first=%d last=%d gaps=%d lines=%d", first, prev, gaps, NR }')"
+echo "@@ chatty-order $(grep -o 'chatty [0-9][0-9]*' /tmp/chatty | awk '{ n = $2; sub(/^0+/, "", n); n += 0; if (NR > 1 && n <= prev) back++; if (NR > 1 && n > prev + 1) { gaps++; if (gaps <= 3) at = at prev "-" n "," } if (NR == 1) first = n; prev = n } END { printf "first=%d last=%d back=%d gaps=%d lines=%d at=%s", first, prev, back, gaps, NR, at }') dropped=$(grep -c 'messages dropped' /tmp/chatty)"
+grep -m 3 -B 2 -A 2 'messages dropped' /tmp/chatty | cut -c1-120 | sed 's/chatty /line /; s/^/os5| /'
 
 echo "@@ os2-still $(state os2) $(count os2 console "$(up uart)")"
 host_sleep2 end-sleep2

@@ -566,3 +566,39 @@ mod tests {
         assert_eq!(panic_reason(b""), None);
     }
 }
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn page_sized_reads_of_a_wrapped_ring_rebuild_the_text() {
+        let cap = 524_276usize;
+        for start in [0usize, 1, 4095, 200_000, cap - 1] {
+            let data: Vec<u8> = (0..cap).map(|i| (i % 251) as u8).collect();
+            let mut z = Vec::new();
+            z.extend_from_slice(&SIG.to_le_bytes());
+            z.extend_from_slice(&(start as u32).to_le_bytes());
+            z.extend_from_slice(&(cap as u32).to_le_bytes());
+            z.extend_from_slice(&data);
+            let r = Ring::decode(&z, z.len() as u64);
+            let want: Vec<u8> = data[start..].iter().chain(&data[..start]).copied().collect();
+            let mut got = Vec::new();
+            let mut off = 0;
+            loop {
+                let mut n = 0;
+                for p in r.slice(off, 4096) {
+                    got.extend_from_slice(&data[p.clone()]);
+                    n += p.len();
+                }
+                if n == 0 {
+                    break;
+                }
+                off += n;
+            }
+            assert_eq!(got.len(), want.len());
+            assert!(got == want, "start {start}");
+        }
+    }
+}
