@@ -13,6 +13,7 @@ use core::ops::Range;
 
 use kernel::prelude::*;
 
+
 use crate::logic::ramoops::{self, Layout, RecordHead, Ring};
 use crate::window::Window;
 
@@ -23,6 +24,10 @@ const HEAD_LEN: usize = 64;
 const REASON_TAIL: usize = 16 << 10;
 /// Longest panic reason put in the host's log.
 const MAX_REASON: usize = 160;
+/// The panic line's marker.
+const PANIC_MARK_LEN: usize = b"Kernel panic - not syncing: ".len();
+/// Bytes of record text searched at a time, on the stack.
+const SCAN_STEP: usize = 768;
 
 /// The text ring of the zone `zone` (physical addresses).
 fn ring(w: &Window, zone: &Range<u64>) -> Ring {
@@ -71,8 +76,11 @@ fn last_record(w: &Window, l: &Layout) -> Option<(Range<u64>, Ring, RecordHead)>
             continue;
         };
         // Records go to zones 0, 1, 2, ... and wrap: the newest has the
-        // latest time (ties: the later zone).
-        if best.as_ref().is_none_or(|(_, _, b)| head.time >= b.time) {
+        // highest crash counter (`Panic#N`), then the latest time.
+        if best
+            .as_ref()
+            .is_none_or(|(_, _, b)| (head.count, head.time) >= (b.count, b.time))
+        {
             best = Some((zone, r, head));
         }
     }
@@ -91,23 +99,48 @@ pub(crate) fn read_crash(w: &Window, l: &Layout, offset: u64, buf: &mut [u8]) ->
     copy_text(w, &zone, r, offset, buf)
 }
 
-/// The reason of the newest panic record, printable, into `out`.
-pub(crate) fn panic_reason<'a>(w: &Window, l: &Layout, out: &'a mut [u8; MAX_REASON]) -> Option<&'a str> {
-    let (zone, r, head) = last_record(w, l)?;
+/// Why the newest crash record says the partition panicked.
+pub(crate) enum Reason<'a> {
+    /// The text after `Kernel panic - not syncing: `, printable.
+    Text(&'a str),
+    /// The newest record is a panic record without that line (near its end).
+    Unreadable,
+    /// No panic record (the agent must have reported the panic).
+    NoRecord,
+}
+
+/// The reason of the newest panic record, printable, into `out`. Scans the
+/// record's last [`REASON_TAIL`] bytes backwards, a stack buffer at a time.
+pub(crate) fn panic_reason<'a>(w: &Window, l: &Layout, out: &'a mut [u8; MAX_REASON]) -> Reason<'a> {
+    let Some((zone, r, head)) = last_record(w, l) else {
+        return Reason::NoRecord;
+    };
     if head.kind != ramoops::RecordKind::Panic {
-        return None;
+        return Reason::NoRecord;
     }
-    let from = r.len().saturating_sub(REASON_TAIL);
-    let mut tail = KVec::from_elem(0u8, r.len() - from, GFP_KERNEL).ok()?;
-    let n = copy_text(w, &zone, r, from, &mut tail).ok()?;
-    let reason = ramoops::panic_reason(&tail[..n])?;
-    let len = reason.len().min(MAX_REASON);
-    for (o, &b) in out.iter_mut().zip(&reason[..len]) {
-        // The partition wrote these bytes: only printable ASCII reaches the
-        // host's log.
-        *o = if (0x20..0x7f).contains(&b) { b } else { b'?' };
+    // Each step reads SCAN_STEP new bytes plus the start of the next step's
+    // (already searched) text, so a line that crosses steps is found whole.
+    let mut buf = [0u8; SCAN_STEP + PANIC_MARK_LEN + MAX_REASON];
+    let floor = r.len().saturating_sub(REASON_TAIL);
+    let mut end = r.len();
+    while end > floor {
+        let from = end.saturating_sub(SCAN_STEP).max(floor);
+        let want = (r.len() - from).min(buf.len());
+        let Ok(n) = copy_text(w, &zone, r, from, &mut buf[..want]) else {
+            break;
+        };
+        if let Some(reason) = ramoops::panic_reason(&buf[..n]) {
+            let len = reason.len().min(MAX_REASON);
+            for (o, &b) in out.iter_mut().zip(&reason[..len]) {
+                // The partition wrote these bytes: only printable ASCII
+                // reaches the host's log.
+                *o = if (0x20..0x7f).contains(&b) { b } else { b'?' };
+            }
+            return core::str::from_utf8(&out[..len]).map_or(Reason::Unreadable, Reason::Text);
+        }
+        end = from;
     }
-    core::str::from_utf8(&out[..len]).ok()
+    Reason::Unreadable
 }
 
 /// Room for [`panic_reason`].

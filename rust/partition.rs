@@ -249,13 +249,18 @@ impl Partition {
             let mut buf = console::reason_buf();
             let reason = match (g.window.as_ref(), g.console.as_ref()) {
                 (Some(w), Some(l)) => console::panic_reason(w, l, &mut buf),
-                _ => None,
+                _ => console::Reason::NoRecord,
             };
+            let name = self.name_str();
             match reason {
-                Some(r) => pr_info!("{}: crashed: {}\n", self.name_str(), r),
-                None => pr_info!(
+                console::Reason::Text(r) => pr_info!("{}: crashed: {}\n", name, r),
+                console::Reason::Unreadable => pr_info!(
+                    "{}: crashed: panic (its crash record has no panic line)\n",
+                    name
+                ),
+                console::Reason::NoRecord => pr_info!(
                     "{}: crashed: panic reported by the agent (no crash record)\n",
-                    self.name_str()
+                    name
                 ),
             }
             return;
@@ -315,8 +320,6 @@ impl Partition {
         if old == Some(range) {
             return Ok(()); // Nothing changes (and nothing is scrubbed).
         }
-        // The old window's console goes with it.
-        g.console = None;
         if window::overlaps_other(self.slot, &range) {
             return Err(Refusal::new(EBUSY, "overlaps another partition's window"));
         }
@@ -354,6 +357,8 @@ impl Partition {
                 }
             }
         }
+        // The old window's console went with it (claiming scrubs).
+        g.console = None;
         self.publish_window(Some(range));
         Ok(())
     }
@@ -474,11 +479,14 @@ impl Partition {
                 .transpose()
                 .map_err(|e| Refusal::with(e, &"cannot map the status page"))?;
             // Fresh memory for every boot: the window is scrubbed when it is
-            // claimed and after every stop (`scrub` is then a no-op; it does
-            // the work after a failed start or an ended run), then the
-            // pristine segments go in.
+            // claimed and after every stop but for the console region (`scrub`
+            // then clears only that; it does the whole work after a failed
+            // start or an ended run), then the pristine segments go in.
             let t_copy = boot::tsc();
             window.scrub();
+            // The last run's console is gone now; this run's is empty until
+            // its kernel writes it.
+            inner.console = console;
             image
                 .segments()
                 .try_for_each(|(dest, data)| window.write(dest, data))
@@ -492,7 +500,6 @@ impl Partition {
             )
             .map_err(|e| Refusal::with(e, &"cannot send the CPU into the trampoline"))?;
             inner.module_ref = Some(module_ref);
-            inner.console = console;
             inner.state = starting;
             (launch, page, t_copy)
         };

@@ -17,8 +17,11 @@
 //! agent runs), but its own pstore/ramoops writes a crash record `Panic#1`
 //! into its ramoops region (`logic/src/ramoops.rs`): the thread also reads
 //! the headers of the region's crash record zones, and a panic record there
-//! is the outcome "panicked". An `Oops` record alone is not an end: the
-//! partition's kernel may go on.
+//! is the outcome "panicked", once the record is complete: the partition's
+//! kernel sets a record's size before it copies the text, so the thread
+//! waits until the record's last byte is written (the region is scrubbed to
+//! zero before every start), or [`RECORD_GRACE_NS`] at most. An `Oops` record
+//! alone is not an end: the partition's kernel may go on.
 //!
 //! The thread reads the pages without the partitions' locks: each page is
 //! mapped by its own [`StatusPage`], shared (`Arc`) between the partition and
@@ -26,6 +29,7 @@
 
 use core::ffi::c_void;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicI64, Ordering};
 
 use kernel::bindings;
 use kernel::c_str;
@@ -43,6 +47,10 @@ const PREFIX_LEN: usize = 16;
 /// Bytes of a crash record's text read to tell its kind (its `====` line
 /// and `Panic#1 Part1`).
 const RECORD_PREFIX_LEN: usize = 64;
+
+/// How long a panic record may stay incomplete (its last byte still zero)
+/// before the host ends the partition anyway.
+const RECORD_GRACE_NS: i64 = 100_000_000;
 
 extern "C" {
     /// Starts the watcher thread (rust/arch_shim.c): it calls `tick` every
@@ -77,6 +85,8 @@ pub(crate) struct StatusPage {
     base: NonNull<u8>,
     phys: u64,
     records: Option<(NonNull<u8>, Layout)>,
+    /// When the watcher first saw an incomplete panic record (0: not yet).
+    panic_seen_ns: AtomicI64,
 }
 
 // SAFETY: the mapping is plain memory read with volatile loads from any
@@ -97,6 +107,7 @@ impl StatusPage {
             base,
             phys,
             records: None,
+            panic_seen_ns: AtomicI64::new(0),
         };
         if let Some(layout) = console {
             let area = layout.records_area();
@@ -126,19 +137,28 @@ impl StatusPage {
     }
 
     /// How the partition's kernel ended, if it has: what its status page
-    /// says, else "panicked" if a crash record says `Panic`.
+    /// says, else "panicked" if a crash record says `Panic` and is complete
+    /// (or has been there for [`RECORD_GRACE_NS`]).
     pub(crate) fn outcome(&self) -> Option<load_image::Outcome> {
-        load_image::decode_status(&self.prefix()).or_else(|| {
-            self.panic_recorded()
-                .then_some(load_image::Outcome::Panicked)
-        })
+        if let Some(o) = load_image::decode_status(&self.prefix()) {
+            return Some(o);
+        }
+        let complete = self.panic_recorded()?;
+        let now = crate::boot::now_ns();
+        let first = match self.panic_seen_ns.load(Ordering::Relaxed) {
+            0 => {
+                self.panic_seen_ns.store(now, Ordering::Relaxed);
+                now
+            }
+            t => t,
+        };
+        (complete || now - first >= RECORD_GRACE_NS).then_some(load_image::Outcome::Panicked)
     }
 
-    /// Whether one of the crash record zones holds a panic record.
-    fn panic_recorded(&self) -> bool {
-        let Some((map, layout)) = &self.records else {
-            return false;
-        };
+    /// If one of the crash record zones holds a panic record: whether its
+    /// last byte is written.
+    fn panic_recorded(&self) -> Option<bool> {
+        let (map, layout) = self.records.as_ref()?;
         let zone = layout.record_zone_len() as usize;
         let read = |off: usize, out: &mut [u8]| {
             for (i, b) in out.iter_mut().enumerate() {
@@ -147,19 +167,26 @@ impl StatusPage {
                 *b = unsafe { core::ptr::read_volatile(map.as_ptr().add(off + i)) };
             }
         };
-        (0..layout.records() as usize).any(|i| {
+        (0..layout.records() as usize).find_map(|i| {
             let mut header = [0u8; ramoops::ZONE_HEADER_LEN as usize];
             read(i * zone, &mut header);
             let ring = Ring::decode(&header, zone as u64);
             if ring.is_empty() {
-                return false;
+                return None;
             }
             // A record is written from the start of its zone; its first
-            // bytes are enough to tell its kind.
+            // bytes are enough to tell its kind. `ring.len()` is at most the
+            // zone's capacity (`Ring::decode`).
+            let data = i * zone + header.len();
             let mut prefix = [0u8; RECORD_PREFIX_LEN];
-            let n = ring.len().min(RECORD_PREFIX_LEN).min(zone - header.len());
-            read(i * zone + header.len(), &mut prefix[..n]);
-            ramoops::record_head(&prefix[..n]).is_some_and(|h| h.kind == RecordKind::Panic)
+            let n = ring.len().min(RECORD_PREFIX_LEN);
+            read(data, &mut prefix[..n]);
+            if ramoops::record_head(&prefix[..n]).is_none_or(|h| h.kind != RecordKind::Panic) {
+                return None;
+            }
+            let mut last = [0u8; 1];
+            read(data + ring.len() - 1, &mut last);
+            Some(last[0] != 0)
         })
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Window {
     base: NonNull<u8>,
     /// Something was written since the last scrub.
     dirty: bool,
+    /// After [`Window::scrub_except`]: the part it kept (the rest is zero).
+    kept: Option<core::ops::Range<u64>>,
     /// The resource name must stay put while the resource exists.
     _name: KBox<[u8; 16]>,
 }
@@ -141,6 +143,7 @@ impl Window {
             range,
             base,
             dirty: true,
+            kept: None,
             _name: resname,
         };
         w.scrub();
@@ -152,40 +155,50 @@ impl Window {
         self.range
     }
 
-    /// Fills the whole window with zeroes (no trace of an earlier run),
-    /// unless nothing was written since the last scrub.
+    /// Fills the whole window with zeroes (no trace of an earlier run):
+    /// everything if something was written since the last scrub, else only
+    /// what [`Window::scrub_except`] kept.
     pub(crate) fn scrub(&mut self) {
-        if !self.dirty {
-            return;
+        if self.dirty {
+            // SAFETY: `base` maps `range.size` bytes that we own exclusively.
+            unsafe { core::ptr::write_bytes(self.base.as_ptr(), 0, self.range.size as usize) };
+        } else if let Some(keep) = self.kept.clone() {
+            self.zero(keep);
         }
-        // SAFETY: `base` maps `range.size` bytes that we own exclusively.
-        unsafe { core::ptr::write_bytes(self.base.as_ptr(), 0, self.range.size as usize) };
         self.dirty = false;
+        self.kept = None;
+    }
+
+    /// Zeroes `[r.start, r.end)`, which `scrub_except` clamped to the window.
+    fn zero(&mut self, r: core::ops::Range<u64>) {
+        let start = self.range.start;
+        // SAFETY: `r` lies inside the window (clamped by the caller), which
+        // `base` maps and we own exclusively.
+        unsafe {
+            core::ptr::write_bytes(
+                self.base.as_ptr().add((r.start - start) as usize),
+                0,
+                (r.end - r.start) as usize,
+            )
+        };
     }
 
     /// Fills the window with zeroes except `[keep.start, keep.end)` (the
     /// partition's console region, readable after a stop until the next
-    /// start). The window stays dirty: the next [`Window::scrub`] clears
-    /// the kept part too.
+    /// start). The next [`Window::scrub`] clears only the kept part.
     pub(crate) fn scrub_except(&mut self, keep: core::ops::Range<u64>) {
         if !self.dirty {
             return;
         }
         let start = self.range.start;
         let end = self.range.end();
-        let keep = keep.start.clamp(start, end)..keep.end.clamp(start, end);
-        let keep = if keep.start < keep.end { keep } else { end..end };
-        for (lo, hi) in [(start, keep.start), (keep.end, end)] {
-            // SAFETY: `[lo, hi)` lies inside the window (clamped above),
-            // which `base` maps and we own exclusively.
-            unsafe {
-                core::ptr::write_bytes(
-                    self.base.as_ptr().add((lo - start) as usize),
-                    0,
-                    (hi - lo) as usize,
-                )
-            };
-        }
+        // Clamped into the window (no panic path: `min`/`max` only).
+        let lo = keep.start.max(start).min(end);
+        let hi = keep.end.max(lo).min(end);
+        self.zero(start..lo);
+        self.zero(hi..end);
+        self.dirty = false;
+        self.kept = Some(lo..hi);
     }
 
     /// Copies the bytes at physical address `src` into `buf`, which must lie

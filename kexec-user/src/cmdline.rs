@@ -24,6 +24,7 @@
 //! | `ramoops.ftrace_size=0 ramoops.ecc=0` | a console region | no ftrace zone and no ECC: the layout the host decodes |
 //! | `ramoops.mem_type=2` | a console region | map the region cached (`MEM_TYPE_NORMAL`), the same write-back type as the host's mapping of the window, so that no write stays in a write-combining buffer (ramoops' default) when the host stops the CPU |
 //! | `pstore.kmsg_bytes=R` | a console region | a crash record holds a whole record's worth (R, decimal) of the kernel log, not the default 10 KiB |
+//! | `pstore.compress=none` | a console region | crash records stay plain text, which the host reads, even in a kernel built with `CONFIG_PSTORE_COMPRESS` (its default is deflate) |
 //!
 //! `nmi_watchdog=0` is not among them: `qemu/kernel.config` builds the
 //! buddy hard-lockup detector, which uses no NMI and no performance counter,
@@ -103,6 +104,7 @@ pub fn ramoops_params(region: &Layout) -> Vec<String> {
         "ramoops.ecc=0".into(),
         "ramoops.mem_type=2".into(),
         format!("pstore.kmsg_bytes={}", region.record_size()),
+        "pstore.compress=none".into(),
     ]
 }
 
@@ -245,7 +247,7 @@ mod tests {
 
     const RAMOOPS_1M: &str = "ramoops.mem_address=0x2ff00000 ramoops.mem_size=0x100000 \
         ramoops.record_size=0x10000 ramoops.console_size=0x80000 ramoops.pmsg_size=0x10000 \
-        ramoops.ftrace_size=0 ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=65536";
+        ramoops.ftrace_size=0 ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=65536 pstore.compress=none";
 
     #[test]
     fn defaults_for_os2() {
@@ -281,7 +283,7 @@ mod tests {
             ramoops_params(&l).join(" "),
             "ramoops.mem_address=0x100000000 ramoops.mem_size=0x10000 ramoops.record_size=0x1000 \
              ramoops.console_size=0x8000 ramoops.pmsg_size=0x1000 ramoops.ftrace_size=0 \
-             ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=4096"
+             ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=4096 pstore.compress=none"
         );
     }
 
@@ -344,7 +346,7 @@ mod tests {
         };
         let line = compose("os3", &o, Some("quiet -- init-arg")).unwrap();
         assert!(
-            line.ends_with(" pstore.kmsg_bytes=65536 quiet -- init-arg"),
+            line.ends_with(" pstore.kmsg_bytes=65536 pstore.compress=none quiet -- init-arg"),
             "{line}"
         );
     }

@@ -280,10 +280,31 @@ mod tests {
         assert_eq!(check(&blob, window), Ok(()));
         // A region over a segment, or past the window, is refused.
         let low = Layout::for_region(0x2020_0000, 0x10_0000).unwrap();
-        let over = encode(0x2020_0000, 0x2000_0000, None, None, Some(&low), &segs);
+        let over = encode(
+            0x2020_0000,
+            0x2000_0000,
+            None,
+            Some(0x2000_f000),
+            Some(&low),
+            &segs,
+        );
         assert_eq!(check(&over, window), Err(LoadImageError::ConsoleOverlap));
         let high = Layout::for_region(0x3000_0000, 0x10_0000).unwrap();
-        let past = encode(0x2020_0000, 0x2000_0000, None, None, Some(&high), &segs);
+        let past = encode(
+            0x2020_0000,
+            0x2000_0000,
+            None,
+            Some(0x2000_f000),
+            Some(&high),
+            &segs,
+        );
         assert_eq!(check(&past, window), Err(LoadImageError::ConsoleOutside));
+        // And a region without a status page.
+        let top = Layout::for_region(0x2ff0_0000, 0x10_0000).unwrap();
+        let unwatched = encode(0x2020_0000, 0x2000_0000, None, None, Some(&top), &segs);
+        assert_eq!(
+            check(&unwatched, window),
+            Err(LoadImageError::ConsoleWithoutStatusPage)
+        );
     }
 }

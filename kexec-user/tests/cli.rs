@@ -217,7 +217,7 @@ fn defaults_with_and_without_a_window() {
     let root = fake_tree("defaults");
     let ramoops = "ramoops.mem_address=0x2ff00000 ramoops.mem_size=0x100000 \
         ramoops.record_size=0x10000 ramoops.console_size=0x80000 ramoops.pmsg_size=0x10000 \
-        ramoops.ftrace_size=0 ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=65536";
+        ramoops.ftrace_size=0 ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=65536 pstore.compress=none";
     let tail = "panic=0 softlockup_panic=1 nmi_watchdog=panic no_ipi_broadcast=1 reboot=acpi";
     // os2's window is read from its `memory`.
     let out = run(&root, &["defaults", "os2"]);
@@ -267,7 +267,7 @@ fn defaults_with_and_without_a_window() {
         line.trim_end().ends_with(
             "ramoops.mem_address=0x2fff0000 ramoops.mem_size=0x10000 ramoops.record_size=0x1000 \
              ramoops.console_size=0x8000 ramoops.pmsg_size=0x1000 ramoops.ftrace_size=0 \
-             ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=4096"
+             ramoops.ecc=0 ramoops.mem_type=2 pstore.kmsg_bytes=4096 pstore.compress=none"
         ),
         "{line}"
     );

@@ -211,6 +211,9 @@ pub enum LoadImageError {
     ConsoleOutside,
     /// The console region overlaps a segment or the status page (EINVAL).
     ConsoleOverlap,
+    /// A console region without a status page: the host watches the crash
+    /// records together with the status page (EINVAL).
+    ConsoleWithoutStatusPage,
 }
 
 impl LoadImageError {
@@ -228,7 +231,8 @@ impl LoadImageError {
             LoadImageError::BadFlags
             | LoadImageError::BadStatusPage
             | LoadImageError::BadConsole(_)
-            | LoadImageError::ConsoleOverlap => EINVAL,
+            | LoadImageError::ConsoleOverlap
+            | LoadImageError::ConsoleWithoutStatusPage => EINVAL,
             LoadImageError::Truncated
             | LoadImageError::BadSegmentCount
             | LoadImageError::LengthMismatch
@@ -295,9 +299,12 @@ impl fmt::Display for LoadImageError {
             LoadImageError::ConsoleOutside => {
                 f.write_str("load image console region lies outside the partition's memory")
             }
-            LoadImageError::ConsoleOverlap => f.write_str(
-                "load image console region overlaps a segment or the status page",
-            ),
+            LoadImageError::ConsoleOverlap => {
+                f.write_str("load image console region overlaps a segment or the status page")
+            }
+            LoadImageError::ConsoleWithoutStatusPage => {
+                f.write_str("load image has a console region but no status page")
+            }
         }
     }
 }
@@ -395,6 +402,9 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
         return Err(LoadImageError::BadStatusPage);
     }
     let console = parse_console(blob)?;
+    if console.is_some() && status_page == 0 {
+        return Err(LoadImageError::ConsoleWithoutStatusPage);
+    }
     let table_end = (count as usize)
         .checked_mul(SEGMENT_DESC_LEN)
         .and_then(|t| t.checked_add(HEADER_LEN))
@@ -741,7 +751,15 @@ mod tests {
         status_page: u64,
         segments: &[(u64, &[u8])],
     ) -> Vec<u8> {
-        encode_console(entry, boot_params, flags, page_table, status_page, [0; 5], segments)
+        encode_console(
+            entry,
+            boot_params,
+            flags,
+            page_table,
+            status_page,
+            [0; 5],
+            segments,
+        )
     }
 
     /// `console`: region address, length, record, console and pmsg sizes.
@@ -1111,11 +1129,14 @@ mod tests {
         let segs: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2020_0000, &k)];
         let top = WINDOW.end() - 0x10_0000;
         let mib = |base: u64| [base, 0x10_0000, 0x1_0000, 0x8_0000, 0x1_0000];
-        let with = |c: [u64; 5], page: u64| {
-            encode_console(0x2020_0000, 0x2000_0000, 0, 0, page, c, segs)
-        };
+        let with =
+            |c: [u64; 5], page: u64| encode_console(0x2020_0000, 0x2000_0000, 0, 0, page, c, segs);
         // None, and the top MiB of the window.
         assert_eq!(parse(&with([0; 5], 0)).unwrap().console(), None);
+        assert_eq!(
+            parse(&with(mib(top), 0)),
+            Err(LoadImageError::ConsoleWithoutStatusPage)
+        );
         let b = with(mib(top), 0x2000_f000);
         let img = parse(&b).unwrap();
         assert_eq!(img.console().map(|l| l.records()), Some(7));
@@ -1129,20 +1150,23 @@ mod tests {
             [top, 0, 0, 0, 0],
             [0, 0x10_0000, 0x1_0000, 0x8_0000, 0x1_0000],
         ] {
-            let e = parse(&with(bad, 0)).err();
-            assert!(matches!(e, Some(LoadImageError::BadConsole(_))), "{bad:x?}: {e:?}");
+            let e = parse(&with(bad, 0x2000_f000)).err();
+            assert!(
+                matches!(e, Some(LoadImageError::BadConsole(_))),
+                "{bad:x?}: {e:?}"
+            );
             let e = e.unwrap();
             assert_eq!(e.errno(), EINVAL);
         }
         // Outside the window: above it, and straddling its end.
         for base in [WINDOW.end(), WINDOW.end() - 0x8_0000] {
-            let b = with(mib(base), 0);
+            let b = with(mib(base), 0x2000_f000);
             let e = parse(&b).unwrap().validate_within(WINDOW).err().unwrap();
             assert_eq!(e, LoadImageError::ConsoleOutside);
             assert_eq!(e.errno(), EADDRNOTAVAIL);
         }
         // Over the kernel segment, or over the status page.
-        let b = with(mib(0x2018_0000), 0);
+        let b = with(mib(0x2018_0000), 0x2000_f000);
         assert_eq!(
             parse(&b).unwrap().validate_within(WINDOW),
             Err(LoadImageError::ConsoleOverlap)
@@ -1153,7 +1177,7 @@ mod tests {
             Err(LoadImageError::ConsoleOverlap)
         );
         // Right below a segment is fine.
-        let b = with(mib(0x2010_0000), 0);
+        let b = with(mib(0x2010_0000), 0x2000_f000);
         assert_eq!(parse(&b).unwrap().validate_within(WINDOW), Ok(()));
     }
 

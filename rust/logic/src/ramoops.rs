@@ -43,8 +43,14 @@ pub const ZONE_HEADER_LEN: u64 = 12;
 pub const MIN_REGION: u64 = 64 << 10;
 /// Largest region mint accepts.
 pub const MAX_REGION: u64 = 1 << 30;
-/// Largest dmesg record mint chooses ([`Layout::for_region`]).
+/// Largest dmesg record [`Layout::for_region`] chooses for regions up to
+/// 16 MiB (larger regions get larger records, to keep their number small).
 pub const MAX_RECORD: u64 = 64 << 10;
+/// Smallest dmesg record accepted.
+pub const MIN_RECORD: u64 = 4 << 10;
+/// Most dmesg records accepted: the host's watcher reads every record
+/// zone's header about once a millisecond.
+pub const MAX_RECORDS: u64 = 64;
 /// The page size every region boundary is aligned to.
 const PAGE: u64 = 4096;
 
@@ -61,6 +67,8 @@ pub enum LayoutError {
     NotPowerOfTwo,
     /// Console and pmsg leave no room for one dmesg record.
     NoRoomForRecords,
+    /// Records smaller than [`MIN_RECORD`], or more than [`MAX_RECORDS`].
+    TooManyRecords,
     /// `base + len` wraps.
     Overflow,
     /// The region starts at address 0 (which means "no region").
@@ -85,6 +93,12 @@ impl core::fmt::Display for LayoutError {
             LayoutError::NoRoomForRecords => {
                 f.write_str("console region has no room for a crash record")
             }
+            LayoutError::TooManyRecords => write!(
+                f,
+                "console region crash records must be at least {} KiB each and at most {}",
+                MIN_RECORD >> 10,
+                MAX_RECORDS
+            ),
             LayoutError::Overflow => f.write_str("console region wraps around"),
             LayoutError::ZeroAddress => f.write_str("console region at address 0"),
         }
@@ -100,8 +114,9 @@ impl core::error::Error for LayoutError {}
 ///
 /// `base` and `len` are 4 KiB multiples, `len` in
 /// [`MIN_REGION`]..=[`MAX_REGION`], `base + len` does not wrap; the sizes are
-/// powers of two; `records >= 1`, `records * record_zone + console_size +
-/// pmsg_size <= len`, `record_zone > ZONE_HEADER_LEN`.
+/// powers of two; `1 <= records <= MAX_RECORDS`, `record_size >=
+/// MIN_RECORD`, `records * record_zone + console_size + pmsg_size <= len`,
+/// `record_zone > ZONE_HEADER_LEN`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
     base: u64,
@@ -151,6 +166,9 @@ impl Layout {
         let Some(record_zone) = dump.checked_div(records).map(|z| z & !1) else {
             return Err(LayoutError::NoRoomForRecords);
         };
+        if record_size < MIN_RECORD || records > MAX_RECORDS {
+            return Err(LayoutError::TooManyRecords);
+        }
         if record_zone <= ZONE_HEADER_LEN {
             return Err(LayoutError::NoRoomForRecords);
         }
@@ -166,17 +184,22 @@ impl Layout {
     }
 
     /// mint's choice for a region of `len` bytes: the console ring gets the
-    /// largest power of two up to half the region, pmsg and each crash record
-    /// a sixteenth of it (at most [`MAX_RECORD`], a power of two), the crash
-    /// records the rest. 1 MiB: console 512 KiB, pmsg 64 KiB, 7 records of
-    /// 64 KiB.
+    /// largest power of two up to half the region, pmsg a sixteenth of it
+    /// (at most [`MAX_RECORD`]), the crash records the rest, each a
+    /// sixteenth of the region too (a power of two, at most [`MAX_RECORD`]
+    /// unless that would make more than 32 of them). 1 MiB: console 512 KiB,
+    /// pmsg 64 KiB, 7 records of 64 KiB.
     pub fn for_region(base: u64, len: u64) -> Result<Self, LayoutError> {
         if !(MIN_REGION..=MAX_REGION).contains(&len) {
             return Err(LayoutError::BadLength);
         }
         let console = floor_pow2(len / 2);
-        let record = floor_pow2(len / 16).min(MAX_RECORD);
-        Self::new(base, len, record, console, record)
+        let pmsg = floor_pow2(len / 16).min(MAX_RECORD);
+        let dump = len - console - pmsg;
+        let record = floor_pow2(len / 16)
+            .min(MAX_RECORD)
+            .max(floor_pow2(dump / 16));
+        Self::new(base, len, record, console, pmsg)
     }
 
     /// The whole region.
@@ -335,6 +358,9 @@ pub struct RecordHead {
     pub time: (u64, u32),
     /// What kind of crash.
     pub kind: RecordKind,
+    /// The partition's crash counter (`Panic#N`: pstore's count of dumps
+    /// since its kernel booted), which orders records; 0 if absent.
+    pub count: u32,
     /// Where the record's own text starts (after the `====` line).
     pub body: usize,
 }
@@ -361,9 +387,22 @@ pub fn record_head(prefix: &[u8]) -> Option<RecordHead> {
     } else {
         RecordKind::Other
     };
+    // "<Reason>#<count> Part<n>"
+    let count = text
+        .iter()
+        .position(|&b| b == b'#')
+        .filter(|&h| h < 32)
+        .and_then(|h| {
+            let digits = &text[h + 1..];
+            let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+            parse_decimal(&digits[..end])
+        })
+        .and_then(|c| u32::try_from(c).ok())
+        .unwrap_or(0);
     Some(RecordHead {
         time: (sec, usec),
         kind,
+        count,
         body,
     })
 }
@@ -373,8 +412,7 @@ fn parse_decimal(s: &[u8]) -> Option<u64> {
         return None;
     }
     s.iter().try_fold(0u64, |acc, &b| {
-        b.is_ascii_digit()
-            .then(|| acc * 10 + u64::from(b - b'0'))
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
     })
 }
 
@@ -450,19 +488,42 @@ mod tests {
     #[test]
     fn small_and_large_regions() {
         let l = Layout::for_region(PAGE, 64 << 10).unwrap();
-        assert_eq!((l.console_size(), l.record_size(), l.records()), (32 << 10, 4 << 10, 7));
+        assert_eq!(
+            (l.console_size(), l.record_size(), l.records()),
+            (32 << 10, 4 << 10, 7)
+        );
+        // 16 MiB: console 8 MiB, pmsg 64 KiB; records: 64 KiB would make
+        // 127, so 256 KiB (dump / 16 rounded down to a power of two): 31.
         let l = Layout::for_region(1 << 32, 16 << 20).unwrap();
-        assert_eq!((l.console_size(), l.record_size()), (8 << 20, 64 << 10));
-        assert_eq!(l.records(), ((16 << 20) - (8 << 20) - (64 << 10)) / (64 << 10));
+        assert_eq!((l.console_size(), l.pmsg_size()), (8 << 20, 64 << 10));
+        assert_eq!((l.record_size(), l.records()), (256 << 10, 31));
+        // The largest region keeps the count bounded too.
+        let l = Layout::for_region(1 << 32, 1 << 30).unwrap();
+        assert!((16..=MAX_RECORDS).contains(&l.records()), "{}", l.records());
     }
 
     #[test]
     fn refused_layouts() {
-        assert_eq!(Layout::for_region(PAGE, 60 << 10), Err(LayoutError::BadLength));
-        assert_eq!(Layout::for_region(PAGE, 2 << 30), Err(LayoutError::BadLength));
-        assert_eq!(Layout::for_region(0x800, 1 << 20), Err(LayoutError::Misaligned));
-        assert_eq!(Layout::for_region(PAGE, (1 << 20) + 1), Err(LayoutError::Misaligned));
-        assert_eq!(Layout::for_region(0, 1 << 20), Err(LayoutError::ZeroAddress));
+        assert_eq!(
+            Layout::for_region(PAGE, 60 << 10),
+            Err(LayoutError::BadLength)
+        );
+        assert_eq!(
+            Layout::for_region(PAGE, 2 << 30),
+            Err(LayoutError::BadLength)
+        );
+        assert_eq!(
+            Layout::for_region(0x800, 1 << 20),
+            Err(LayoutError::Misaligned)
+        );
+        assert_eq!(
+            Layout::for_region(PAGE, (1 << 20) + 1),
+            Err(LayoutError::Misaligned)
+        );
+        assert_eq!(
+            Layout::for_region(0, 1 << 20),
+            Err(LayoutError::ZeroAddress)
+        );
         assert_eq!(
             Layout::for_region(u64::MAX & !0xfff, 1 << 20),
             Err(LayoutError::Overflow)
@@ -478,6 +539,15 @@ mod tests {
         assert_eq!(
             Layout::new(PAGE, 1 << 20, 1 << 20, 1 << 19, 1 << 16),
             Err(LayoutError::NoRoomForRecords)
+        );
+        // Tiny records, or too many of them.
+        assert_eq!(
+            Layout::new(PAGE, 1 << 20, 2 << 10, 1 << 19, 1 << 16),
+            Err(LayoutError::TooManyRecords)
+        );
+        assert_eq!(
+            Layout::new(PAGE, 1 << 30, 64 << 10, 1 << 29, 1 << 16),
+            Err(LayoutError::TooManyRecords)
         );
     }
 
@@ -534,9 +604,15 @@ mod tests {
         let h = record_head(b"====12.000345-D\nPanic#1 Part1\n<0>[ 12.3] Kernel panic").unwrap();
         assert_eq!(h.time, (12, 345));
         assert_eq!(h.kind, RecordKind::Panic);
+        assert_eq!(h.count, 1);
         assert_eq!(h.body, 16);
         let h = record_head(b"====0.5-D\nOops#2 Part1\n").unwrap();
-        assert_eq!((h.kind, h.time), (RecordKind::Oops, (0, 5)));
+        assert_eq!((h.kind, h.time, h.count), (RecordKind::Oops, (0, 5), 2));
+        // No counter: 0.
+        assert_eq!(
+            record_head(b"====0.5-D\nPanic Part1\n").map(|h| h.count),
+            Some(0)
+        );
         assert_eq!(
             record_head(b"====1.2-D\nEmergency#1 Part1\n").map(|h| h.kind),
             Some(RecordKind::Other)
@@ -583,7 +659,11 @@ mod chunk_tests {
             z.extend_from_slice(&(cap as u32).to_le_bytes());
             z.extend_from_slice(&data);
             let r = Ring::decode(&z, z.len() as u64);
-            let want: Vec<u8> = data[start..].iter().chain(&data[..start]).copied().collect();
+            let want: Vec<u8> = data[start..]
+                .iter()
+                .chain(&data[..start])
+                .copied()
+                .collect();
             let mut got = Vec::new();
             let mut off = 0;
             loop {

@@ -90,7 +90,9 @@ fn check(logs: &Logs) -> Vec<String> {
     let dmesg_banners = section(host, "dmesg").map_or(0, |d| d.matches("Linux version ").count());
     let banners = host.matches("Linux version ").count() - dmesg_banners;
     if banners != 1 {
-        f.push(format!("ttyS0 shows {banners} kernel banners (the host's alone expected)"));
+        f.push(format!(
+            "ttyS0 shows {banners} kernel banners (the host's alone expected)"
+        ));
     }
     match marker(host, "os5-cmdline") {
         Some(c) if !c.contains("console=ttyS") && c.contains("8250.nr_uarts=0") => {}
@@ -108,7 +110,10 @@ fn check(logs: &Logs) -> Vec<String> {
     expect_marker(host, "quiet-ramoops-console", "1", &mut f);
     expect_marker(host, "quiet-tail", "heartbeat", &mut f);
     if let Some(p) = status_of(host, "status-json", "os5", &mut f) {
-        if p["state"] != "running" || p["crashed"] != false || p["console_bytes"].as_u64().unwrap_or(0) == 0 {
+        if p["state"] != "running"
+            || p["crashed"] != false
+            || p["console_bytes"].as_u64().unwrap_or(0) == 0
+        {
             f.push(format!("status --json of a running os5: {p}"));
         }
     }
@@ -134,7 +139,9 @@ fn check(logs: &Logs) -> Vec<String> {
     if let Some(ms) = millis(host, "panic-latency-ms", &mut f) {
         println!("    console: panic -> `crashed` seen by the host in {ms} ms");
         if ms > 1000 {
-            f.push(format!("the panic took {ms} ms to show as `crashed` (1 s at most)"));
+            f.push(format!(
+                "the panic took {ms} ms to show as `crashed` (1 s at most)"
+            ));
         }
     }
     expect_marker(host, "panic-state", "crashed", &mut f);
@@ -197,7 +204,9 @@ fn check(logs: &Logs) -> Vec<String> {
     match marker(host, "chatty-bytes") {
         // 512 KiB console zone minus its 12-byte header (ramoops format).
         Some(v) if v.trim() == "524276 banner=0" => {}
-        other => f.push(format!("the chatty console did not wrap to a full ring: {other:?}")),
+        other => f.push(format!(
+            "the chatty console did not wrap to a full ring: {other:?}"
+        )),
     }
     let order = marker(host, "chatty-order").unwrap_or("");
     let field = |k: &str| -> Option<u64> {
@@ -215,7 +224,9 @@ fn check(logs: &Logs) -> Vec<String> {
     ) {
         (Some(first), Some(11999), Some(0), Some(0), Some(lines))
             if first > 0 && lines == 12000 - first && lines > 3000 => {}
-        _ => f.push(format!("the wrapped console does not read in order: {order:?}")),
+        _ => f.push(format!(
+            "the wrapped console does not read in order: {order:?}"
+        )),
     }
 
     expect_marker(host, "rmmod-rc", "0", &mut f);
