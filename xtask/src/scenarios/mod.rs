@@ -125,6 +125,10 @@ pub fn marker<'a>(log: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// The values of every `@@ key value` line in `log`.
+///
+/// The host's kernel prints on the same console as the scripts: a kernel
+/// line can land in the middle of a marker line (`@@ key 0-2[   19.2] mint:
+/// created os2`, measured). What follows a kernel timestamp is cut off.
 pub fn markers<'a, 'k>(log: &'a str, key: &'k str) -> impl Iterator<Item = &'a str> + use<'a, 'k> {
     log.lines().filter_map(move |l| {
         let rest = l.trim_end_matches('\r').strip_prefix("@@ ")?;
@@ -132,9 +136,32 @@ pub fn markers<'a, 'k>(log: &'a str, key: &'k str) -> impl Iterator<Item = &'a s
         if value.is_empty() {
             Some("")
         } else {
-            value.strip_prefix(' ')
+            value.strip_prefix(' ').map(without_kernel_line)
         }
     })
+}
+
+/// `s` up to the first kernel log timestamp (`[` spaces digits `.` six
+/// digits `]`) in it.
+fn without_kernel_line(s: &str) -> &str {
+    let b = s.as_bytes();
+    let stamp_at = |i: usize| -> bool {
+        let mut j = i + 1;
+        while b.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        let digits = b[j.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+        j += digits;
+        if digits == 0 || b.get(j) != Some(&b'.') {
+            return false;
+        }
+        let frac = b[j + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        frac == 6 && b.get(j + 1 + frac) == Some(&b']')
+    };
+    match (0..b.len()).find(|&i| b[i] == b'[' && stamp_at(i)) {
+        Some(i) => &s[..i],
+        None => s,
+    }
 }
 
 /// The text between `@@ NAME-begin` and `@@ NAME-end`.
@@ -535,5 +562,20 @@ impl Tally {
             bail!("no test matched");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod marker_tests {
+    use super::*;
+
+    #[test]
+    fn kernel_lines_inside_markers_are_cut() {
+        let log = "@@ a-online-after 0-2[   19.228789] mint: created os2\n@@ plain 1 2 [x]\n@@ empty\n";
+        assert_eq!(marker(log, "a-online-after"), Some("0-2"));
+        assert_eq!(marker(log, "plain"), Some("1 2 [x]"));
+        assert_eq!(marker(log, "empty"), Some(""));
+        assert_eq!(without_kernel_line("x [12.34] y"), "x [12.34] y");
+        assert_eq!(without_kernel_line("ok[1234.000001]"), "ok");
     }
 }
