@@ -5,6 +5,7 @@
 //! - `test`:  host unit tests, then the QEMU scenarios, on the normal and
 //!   the debug kernel
 //! - `demo`:  boot the host in QEMU and show what mint does
+//! - `fuzz`:  fuzz the parsers of untrusted bytes (cargo-fuzz, `fuzz/`)
 
 mod bench;
 mod boot_log;
@@ -12,6 +13,7 @@ mod build;
 mod cmd;
 mod cpio;
 mod demo;
+mod fuzz;
 mod paths;
 mod qemu;
 mod scenarios;
@@ -83,6 +85,9 @@ enum Task {
         #[arg(long, value_enum, default_value_t = bench::AccelChoice::Auto)]
         accel: bench::AccelChoice,
     },
+    /// Build, then fuzz every parser of untrusted bytes with cargo-fuzz
+    /// (libFuzzer), one target after the other (see fuzz/).
+    Fuzz(fuzz::FuzzArgs),
     /// Print the kernel build directory (KDIR) that setup prepared.
     Kdir {
         /// Print the debug kernel's instead.
@@ -184,6 +189,7 @@ fn run() -> Result<()> {
             let artifacts = build::build(&tc)?;
             bench::bench(&artifacts, runs, accel)
         }
+        Task::Fuzz(args) => fuzz::fuzz(&args),
         Task::Kdir { debug_kernel } => {
             let kernel = if debug_kernel {
                 Kernel::Debug

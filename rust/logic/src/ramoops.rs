@@ -525,7 +525,7 @@ mod tests {
             Err(LayoutError::ZeroAddress)
         );
         assert_eq!(
-            Layout::for_region(u64::MAX & !0xfff, 1 << 20),
+            Layout::for_region(0xffff_ffff_ffff_f000, 1 << 20),
             Err(LayoutError::Overflow)
         );
         assert_eq!(

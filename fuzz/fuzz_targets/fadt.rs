@@ -1,0 +1,11 @@
+//! Fuzz target `fadt`: the module's FADT role check against a reference model.
+//! The target's code and its property: `mint_fuzz_harness::targets`.
+#![cfg_attr(fuzzing, no_main)]
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mint_fuzz_harness::targets::fadt::fadt(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    mint_fuzz_harness::replay_main("fadt");
+}

@@ -1,0 +1,9 @@
+//! The targets, grouped by the parsers they exercise.
+
+pub mod assemble;
+pub mod fadt;
+pub mod initrd;
+pub mod kernel;
+pub mod load_image;
+pub mod ramoops;
+pub mod text;
