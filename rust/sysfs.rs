@@ -350,13 +350,8 @@ unsafe extern "C" fn show_callback<T: Owner>(
     // SAFETY: sysfs passes a page-sized, writable, exclusively owned buffer.
     let page = unsafe { core::slice::from_raw_parts_mut(buf as *mut u8, SHOW_BUF_LEN) };
     let mut out = Output { buf: page, len: 0 };
-    match show(owner, &mut out) {
-        Ok(()) => out.len as isize,
-        Err(r) => {
-            log_refusal(owner, file.desc.name, &r);
-            errno_ret(r.error())
-        }
-    }
+    let r = show(owner, &mut out).map(|()| out.len as isize);
+    answer(owner, file.desc.name, r)
 }
 
 /// `kobj_attribute.store` for every [`File`].
@@ -380,13 +375,29 @@ unsafe extern "C" fn store_callback<T: Owner>(
     };
     // SAFETY: sysfs passes `count` readable bytes.
     let input = unsafe { core::slice::from_raw_parts(buf as *const u8, count) };
-    match store(owner, input) {
-        Ok(()) => count as isize,
-        Err(r) => {
-            log_refusal(owner, file.desc.name, &r);
-            errno_ret(r.error())
-        }
-    }
+    answer(owner, file.desc.name, store(owner, input).map(|()| count as isize))
+}
+
+/// What a callback returns to sysfs: the handler's count, or its refusal,
+/// logged once, as an errno.
+fn answer<T: Owner>(owner: &T, file: &CStr, r: Result<isize, Refusal>) -> isize {
+    r.unwrap_or_else(|r| {
+        log_refusal(owner, file, &r);
+        errno_ret(r.error())
+    })
+}
+
+/// The [`BinFile`] sysfs calls back through `attr`, and its owner.
+///
+/// # Safety
+///
+/// `attr` is the `raw` field of a registered [`BinFile<T>`].
+unsafe fn bin_file<'a, T: Owner>(attr: *mut bindings::bin_attribute) -> (&'a BinFile<T>, &'a T) {
+    // SAFETY: type invariant of `BinFile`: `raw` is its first field.
+    let this = unsafe { &*(attr as *const BinFile<T>) };
+    // SAFETY: type invariant: the owner is live while the file is registered.
+    let owner = unsafe { &**this.owner.get() };
+    (this, owner)
 }
 
 /// `bin_attribute.write` for every [`BinFile`].
@@ -403,25 +414,15 @@ unsafe extern "C" fn bin_write_callback<T: Owner>(
     offset: bindings::loff_t,
     count: usize,
 ) -> isize {
-    // SAFETY: type invariant of `BinFile`: `raw` is its first field.
-    let this = unsafe { &*(attr as *const BinFile<T>) };
-    // SAFETY: type invariant: the owner is live while the file is registered.
-    let owner = unsafe { &**this.owner.get() };
-    let Ok(offset) = u64::try_from(offset) else {
+    // SAFETY: called by sysfs for a registered `BinFile<T>` (our contract).
+    let (this, owner) = unsafe { bin_file::<T>(attr) };
+    let (Ok(offset), Some(write)) = (u64::try_from(offset), this.desc.write) else {
         return errno_ret(EINVAL);
-    };
-    let Some(write) = this.desc.write else {
-        return errno_ret(EIO);
     };
     // SAFETY: sysfs passes `count` readable bytes.
     let data = unsafe { core::slice::from_raw_parts(buf as *const u8, count) };
-    match write(owner, file as usize, offset, data) {
-        Ok(()) => count as isize,
-        Err(r) => {
-            log_refusal(owner, this.desc.name, &r);
-            errno_ret(r.error())
-        }
-    }
+    let r = write(owner, file as usize, offset, data).map(|()| count as isize);
+    answer(owner, this.desc.name, r)
 }
 
 /// `bin_attribute.read` for every [`BinFile`].
@@ -438,24 +439,14 @@ unsafe extern "C" fn bin_read_callback<T: Owner>(
     offset: bindings::loff_t,
     count: usize,
 ) -> isize {
-    // SAFETY: type invariant of `BinFile`: `raw` is its first field.
-    let this = unsafe { &*(attr as *const BinFile<T>) };
-    // SAFETY: type invariant: the owner is live while the file is registered.
-    let owner = unsafe { &**this.owner.get() };
-    let Ok(offset) = u64::try_from(offset) else {
+    // SAFETY: called by sysfs for a registered `BinFile<T>` (our contract).
+    let (this, owner) = unsafe { bin_file::<T>(attr) };
+    let (Ok(offset), Some(read)) = (u64::try_from(offset), this.desc.read) else {
         return errno_ret(EINVAL);
-    };
-    let Some(read) = this.desc.read else {
-        return errno_ret(EIO);
     };
     // SAFETY: sysfs passes `count` writable bytes that nothing else uses
     // during the call.
     let out = unsafe { core::slice::from_raw_parts_mut(buf as *mut u8, count) };
-    match read(owner, offset, out) {
-        Ok(n) => n.min(count) as isize,
-        Err(r) => {
-            log_refusal(owner, this.desc.name, &r);
-            errno_ret(r.error())
-        }
-    }
+    let r = read(owner, offset, out).map(|n| n.min(count) as isize);
+    answer(owner, this.desc.name, r)
 }
