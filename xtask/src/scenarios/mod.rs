@@ -150,7 +150,10 @@ fn without_kernel_line(s: &str) -> &str {
         while b.get(j) == Some(&b' ') {
             j += 1;
         }
-        let digits = b[j.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = b[j.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         j += digits;
         if digits == 0 || b.get(j) != Some(&b'.') {
             return false;
@@ -571,7 +574,8 @@ mod marker_tests {
 
     #[test]
     fn kernel_lines_inside_markers_are_cut() {
-        let log = "@@ a-online-after 0-2[   19.228789] mint: created os2\n@@ plain 1 2 [x]\n@@ empty\n";
+        let log =
+            "@@ a-online-after 0-2[   19.228789] mint: created os2\n@@ plain 1 2 [x]\n@@ empty\n";
         assert_eq!(marker(log, "a-online-after"), Some("0-2"));
         assert_eq!(marker(log, "plain"), Some("1 2 [x]"));
         assert_eq!(marker(log, "empty"), Some(""));
