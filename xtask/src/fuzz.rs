@@ -179,8 +179,10 @@ fn cargo_fuzz(bin: &Path, sub: &str, sanitizer: Sanitizer) -> Command {
     c
 }
 
-fn targets(wanted: &[String]) -> Result<Vec<Target>> {
-    let list = cmd::output(cargo().args([
+/// `cargo run` of the harness's stable tool `mint-fuzz SUBCOMMAND`.
+fn fuzz_tool(subcommand: &str) -> Command {
+    let mut c = cargo();
+    c.args([
         "run",
         "-q",
         "-p",
@@ -188,8 +190,13 @@ fn targets(wanted: &[String]) -> Result<Vec<Target>> {
         "--bin",
         "mint-fuzz",
         "--",
-        "list",
-    ]))?;
+        subcommand,
+    ]);
+    c
+}
+
+fn targets(wanted: &[String]) -> Result<Vec<Target>> {
+    let list = cmd::output(&mut fuzz_tool("list"))?;
     let all: Vec<Target> = list
         .lines()
         .filter_map(|l| {
@@ -310,18 +317,8 @@ pub fn fuzz(args: &FuzzArgs) -> Result<()> {
     let targets = targets(&args.targets)?;
 
     let stage = Stage::begin("writing fuzz seeds (out/fuzz/seeds)");
-    let mut c = cargo();
-    c.args([
-        "run",
-        "-q",
-        "-p",
-        "mint-fuzz-harness",
-        "--bin",
-        "mint-fuzz",
-        "--",
-        "seeds",
-    ])
-    .arg(paths::out().join("fuzz/seeds"));
+    let mut c = fuzz_tool("seeds");
+    c.arg(paths::out().join("fuzz/seeds"));
     if let Some(b) = &bzimage {
         c.env("MINT_TEST_BZIMAGE", b)
             .env("MINT_REQUIRE_BZIMAGE", "1");

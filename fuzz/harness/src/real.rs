@@ -167,6 +167,21 @@ impl Real {
     }
 }
 
+/// The command line `mint-kexec load os2` gives os2 in `window` (default
+/// console region, os2's UART, a 2 GHz TSC).
+pub fn default_cmdline(window: MemRange) -> anyhow::Result<String> {
+    let layout = plan::console_layout(window.start, window.size, CONSOLE_SIZE)?;
+    Ok(cmdline::compose(
+        "os2",
+        &cmdline::Options {
+            tsc_khz: 2_000_000,
+            no_uart: false,
+            region: layout,
+        },
+        None,
+    )?)
+}
+
 /// What `mint-kexec load os2` builds for a one-CPU os2 in `window`: the
 /// default command line and console region, os2's UART.
 pub fn assemble_default(
@@ -182,16 +197,7 @@ pub fn assemble_default(
         apic_ids: vec![1],
         pm_timer_port: 0x608,
     };
-    let layout = plan::console_layout(window.start, window.size, CONSOLE_SIZE)?;
-    let line = cmdline::compose(
-        "os2",
-        &cmdline::Options {
-            tsc_khz: 2_000_000,
-            no_uart: false,
-            region: layout,
-        },
-        None,
-    )?;
+    let line = default_cmdline(window)?;
     let a = assemble::assemble(
         &partition,
         &Inputs {

@@ -11,7 +11,6 @@ use std::path::Path;
 
 use mint_kexec::bzimage::BzImage;
 use mint_kexec::load_blob;
-use mint_kexec::{cmdline, plan};
 use mint_logic::fadt;
 use mint_logic::load_image;
 use mint_logic::memrange::MemRange;
@@ -397,17 +396,7 @@ pub fn assemble(real: &Real) -> Vec<Seed> {
     };
     let short = bzimage_short(&head);
     let w = real::WINDOW;
-    let layout = plan::console_layout(w.start, w.size, real::CONSOLE_SIZE).expect("real layout");
-    let line = cmdline::compose(
-        "os2",
-        &cmdline::Options {
-            tsc_khz: 2_000_000,
-            no_uart: false,
-            region: layout,
-        },
-        None,
-    )
-    .expect("the default command line");
+    let line = real::default_cmdline(w).expect("the default command line");
     let small_elf = vmlinux_small(elf);
     let mut v = Vec::new();
     for (flags, name) in [
