@@ -37,6 +37,7 @@ use kernel::prelude::*;
 
 use crate::logic::load_image;
 use crate::logic::ramoops::{self, Layout, RecordKind, Ring};
+use crate::window::copy_volatile;
 
 /// How often the thread looks, in microseconds (it sleeps this to twice this).
 const PERIOD_US: u32 = 1000;
@@ -128,11 +129,8 @@ impl StatusPage {
     /// The page's first bytes, as the partition last wrote them.
     pub(crate) fn prefix(&self) -> [u8; PREFIX_LEN] {
         let mut out = [0u8; PREFIX_LEN];
-        for (i, b) in out.iter_mut().enumerate() {
-            // SAFETY: `i < 16 < 4096`: inside the mapping (type invariant);
-            // volatile because another CPU writes it.
-            *b = unsafe { core::ptr::read_volatile(self.base.as_ptr().add(i)) };
-        }
+        // SAFETY: 16 < 4096 bytes: inside the mapping (type invariant).
+        unsafe { copy_volatile(self.base.as_ptr(), &mut out) };
         out
     }
 
@@ -161,11 +159,9 @@ impl StatusPage {
         let (map, layout) = self.records.as_ref()?;
         let zone = layout.record_zone_len() as usize;
         let read = |off: usize, out: &mut [u8]| {
-            for (i, b) in out.iter_mut().enumerate() {
-                // SAFETY: callers stay below `records * zone`, the length of
-                // the mapping (type invariant); volatile: the partition writes.
-                *b = unsafe { core::ptr::read_volatile(map.as_ptr().add(off + i)) };
-            }
+            // SAFETY: callers stay below `records * zone`, the length of the
+            // mapping (type invariant).
+            unsafe { copy_volatile(map.as_ptr().add(off), out) };
         };
         (0..layout.records() as usize).find_map(|i| {
             let mut header = [0u8; ramoops::ZONE_HEADER_LEN as usize];

@@ -209,10 +209,8 @@ impl Window {
             return Err(ERANGE);
         }
         let off = (src - self.range.start) as usize;
-        for (i, b) in buf.iter_mut().enumerate() {
-            // SAFETY: `off + i` lies inside the mapping (checked above).
-            *b = unsafe { core::ptr::read_volatile(self.base.as_ptr().add(off + i)) };
-        }
+        // SAFETY: `[off, off + len)` lies inside the mapping (checked above).
+        unsafe { copy_volatile(self.base.as_ptr().add(off), buf) };
         Ok(())
     }
 
@@ -246,6 +244,21 @@ impl Drop for Window {
                 self.range.size,
             );
         }
+    }
+}
+
+/// Copies `out.len()` bytes from `src` into `out`, each byte read once with
+/// a volatile load: the memory is a partition's, which its CPUs may be
+/// writing meanwhile.
+///
+/// # Safety
+///
+/// `src..src + out.len()` must be readable (mapped) memory.
+pub(crate) unsafe fn copy_volatile(src: *const u8, out: &mut [u8]) {
+    for (i, b) in out.iter_mut().enumerate() {
+        // SAFETY: `i < out.len()`: inside the readable range (caller's
+        // guarantee).
+        *b = unsafe { core::ptr::read_volatile(src.add(i)) };
     }
 }
 
