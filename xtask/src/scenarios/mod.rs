@@ -124,11 +124,7 @@ pub fn marker<'a>(log: &'a str, key: &str) -> Option<&'a str> {
     markers(log, key).next()
 }
 
-/// The values of every `@@ key value` line in `log`.
-///
-/// The host's kernel prints on the same console as the scripts: a kernel
-/// line can land in the middle of a marker line (`@@ key 0-2[   19.2] mint:
-/// created os2`, measured). What follows a kernel timestamp is cut off.
+/// The values of every `@@ key value` line in `log` (a log `untangle`d).
 pub fn markers<'a, 'k>(log: &'a str, key: &'k str) -> impl Iterator<Item = &'a str> + use<'a, 'k> {
     log.lines().filter_map(move |l| {
         let rest = l.trim_end_matches('\r').strip_prefix("@@ ")?;
@@ -136,14 +132,14 @@ pub fn markers<'a, 'k>(log: &'a str, key: &'k str) -> impl Iterator<Item = &'a s
         if value.is_empty() {
             Some("")
         } else {
-            value.strip_prefix(' ').map(without_kernel_line)
+            value.strip_prefix(' ')
         }
     })
 }
 
-/// `s` up to the first kernel log timestamp (`[` spaces digits `.` six
-/// digits `]`) in it.
-fn without_kernel_line(s: &str) -> &str {
+/// Where a kernel log timestamp (`[` spaces digits `.` six digits `]`)
+/// starts in `s`, if anywhere.
+fn kernel_stamp(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let stamp_at = |i: usize| -> bool {
         let mut j = i + 1;
@@ -161,10 +157,58 @@ fn without_kernel_line(s: &str) -> &str {
         let frac = b[j + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
         frac == 6 && b.get(j + 1 + frac) == Some(&b']')
     };
-    match (0..b.len()).find(|&i| b[i] == b'[' && stamp_at(i)) {
-        Some(i) => &s[..i],
-        None => s,
+    (0..b.len()).find(|&i| b[i] == b'[' && stamp_at(i))
+}
+
+/// `log` with each kernel line that the console printed into the middle of
+/// another line moved out of it.
+///
+/// A machine's kernel and its scripts print on the same serial port: the
+/// kernel's console writes a whole line straight to the UART at any moment,
+/// also between two characters of a line a script is writing through the
+/// tty (`@@ a-onl[   34.1] smpboot: Booting ...\r\nine-after 0-2`,
+/// measured). The script's text keeps its order, so taking the kernel line
+/// out and joining the two pieces gives back both lines. The kernel lines
+/// come first, on their own lines. Only marker lines (`@@ `) are mended,
+/// the lines tests read by key; other text (a partition's console copied
+/// with a prefix, say) stays as printed. A piece followed by the next
+/// marker rather than by its own rest ends there: the timestamp was part
+/// of its text, which is then cut at the timestamp.
+pub fn untangle(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    // The first piece of a script line the kernel cut into.
+    let mut open = String::new();
+    for raw in log.split_inclusive('\n') {
+        let mut seg = raw;
+        if !open.is_empty() && seg.starts_with("@@ ") {
+            out.push_str(&open);
+            out.push('\n');
+            open.clear();
+        }
+        loop {
+            match kernel_stamp(seg) {
+                // A whole kernel line.
+                Some(0) => {
+                    out.push_str(seg);
+                    break;
+                }
+                // A piece of a marker line, then a kernel line.
+                Some(i) if !open.is_empty() || seg.starts_with("@@ ") => {
+                    open.push_str(&seg[..i]);
+                    seg = &seg[i..];
+                }
+                // A script line, or the rest of the one cut into.
+                _ => {
+                    out.push_str(&open);
+                    out.push_str(seg);
+                    open.clear();
+                    break;
+                }
+            }
+        }
     }
+    out.push_str(&open);
+    out
 }
 
 /// The text between `@@ NAME-begin` and `@@ NAME-end`.
@@ -375,7 +419,9 @@ fn run_scenario(
         false
     });
     let logs = Logs {
-        serial: (0..qemu.serial.len()).map(|i| qemu.log(i)).collect(),
+        serial: (0..qemu.serial.len())
+            .map(|i| untangle(&qemu.log(i)))
+            .collect(),
         lines,
         nonce,
         bzimage_sha256: sha256_hex(&artifacts.bzimage),
@@ -573,13 +619,44 @@ mod marker_tests {
     use super::*;
 
     #[test]
-    fn kernel_lines_inside_markers_are_cut() {
-        let log =
-            "@@ a-online-after 0-2[   19.228789] mint: created os2\n@@ plain 1 2 [x]\n@@ empty\n";
-        assert_eq!(marker(log, "a-online-after"), Some("0-2"));
-        assert_eq!(marker(log, "plain"), Some("1 2 [x]"));
-        assert_eq!(marker(log, "empty"), Some(""));
-        assert_eq!(without_kernel_line("x [12.34] y"), "x [12.34] y");
-        assert_eq!(without_kernel_line("ok[1234.000001]"), "ok");
+    fn kernel_lines_inside_script_lines_are_moved_out() {
+        // The kernel's line lands inside the key, inside the value, and
+        // twice in a row; the script's newline comes after it.
+        let log = concat!(
+            "@@ a-onl[   34.101259] smpboot: Booting Node 0 Processor 1 APIC 0x1\r\n",
+            "ine-after 0-2\r\n",
+            "@@ b 1[    1.000000] one\r\n",
+            "[    1.000001] two\r\n",
+            " 2 [x]\r\n",
+            "@@ c 3[    2.000000] three\r\n",
+            "\r\n",
+            "[    3.000000] whole\r\n",
+        );
+        let u = untangle(log);
+        assert_eq!(marker(&u, "a-online-after"), Some("0-2"));
+        assert_eq!(marker(&u, "b"), Some("1 2 [x]"));
+        assert_eq!(marker(&u, "c"), Some("3"));
+        for line in [
+            "smpboot: Booting Node 0",
+            "] one",
+            "] two",
+            "] three",
+            "] whole",
+        ] {
+            assert_eq!(u.matches(line).count(), 1, "{line} in {u:?}");
+        }
+        assert!(u.lines().all(|l| kernel_stamp(l).is_none_or(|i| i == 0)));
+        // Untouched: a log without cut lines, and other text.
+        let plain = "@@ x 1\r\n[    1.000000] k\r\nuser line\nos5| [    1.000000] k\r\nos5| x\n";
+        assert_eq!(untangle(plain), plain);
+    }
+
+    #[test]
+    fn a_timestamp_in_a_marker_value_ends_it_at_the_next_marker() {
+        let u = untangle("@@ v head [   12.000000] text\n@@ next 1\n");
+        assert_eq!(marker(&u, "v"), Some("head "));
+        assert_eq!(marker(&u, "next"), Some("1"));
+        assert_eq!(kernel_stamp("x [12.34] y"), None);
+        assert_eq!(kernel_stamp("ok[1234.000001]"), Some(2));
     }
 }
