@@ -105,6 +105,51 @@ case " $(cat /proc/cmdline) " in
         say "WORKLOAD $(paste /tmp/t0 /tmp/t1 | awk '{ printf "%s=%d%% ", $1, 100 - 100 * ($6 - $3) / ($5 - $2) }')"
         ;;
 esac
+# `mint.action=devices`: the device scenario (qemu/scenarios/devices.sh): the
+# functions this partition sees and their drivers, its disk (read the nonce
+# file, write its own), its NIC (169.254.0.2: ping the host, fetch the host's
+# file, serve one of its own), and how its MSI counts grew meanwhile.
+msi_count() { awk '/PCI-MSI/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts; }
+case " $(cat /proc/cmdline) " in
+    *" mint.action=devices "*)
+        for d in /sys/bus/pci/devices/*; do
+            fns="$fns $(basename $d)=$(basename "$(readlink $d/driver)")"
+        done
+        say "DEV-PCI$fns"
+        for d in /sys/bus/virtio/devices/*; do
+            vds="$vds $(basename "$(readlink $d/driver)")"
+        done
+        say "DEV-VIRTIO$vds"
+        say "DEV-MSI-LINES $(grep -c PCI-MSI /proc/interrupts)"
+        msi0=$(msi_count)
+        mkdir -p /mnt
+        mount -t ext4 /dev/vda /mnt
+        say "DEV-MOUNT rc=$?"
+        say "DEV-DISK-NONCE $(cat /mnt/nonce)"
+        echo "os2-wrote-$nonce" > /mnt/os2-file
+        sync
+        umount /mnt
+        say "DEV-DISK-WRITTEN rc=$?"
+        ip addr add 169.254.0.2/16 dev eth0 && ip link set eth0 up
+        say "DEV-NIC rc=$?"
+        ping -c 3 -W 5 169.254.0.1 > /tmp/ping 2>&1
+        say "DEV-PING rc=$? replies=$(grep -c 'bytes from' /tmp/ping)"
+        wget -q -O /tmp/hostblob http://169.254.0.1:8080/blob
+        say "DEV-WGET rc=$? sha=$(sha256sum < /tmp/hostblob | cut -c1-64)"
+        rm -f /tmp/hostblob
+        mkdir -p /tmp/srv
+        dd if=/dev/urandom of=/tmp/srv/blob bs=1M count=8 2> /dev/null
+        httpd -p 169.254.0.2:8080 -h /tmp/srv
+        say "DEV-SERVING sha=$(sha256sum < /tmp/srv/blob | cut -c1-64)"
+        # The host fetches it (8 MiB more sent on eth0), then waits for DEV-DONE.
+        tx() { sed -n 's/.*eth0://p' /proc/net/dev | awk '{ print $9 }'; }
+        tx0=$(tx); n=0
+        while [ "$n" -lt 90 ] && [ "$(($(tx) - tx0))" -lt 8388608 ]; do
+            sleep 1; n=$((n + 1))
+        done
+        say "DEV-DONE msi_before=$msi0 msi_after=$(msi_count)"
+        ;;
+esac
 # `mint.panic_after=N`: panic (sysrq-c) after the Nth heartbeat.
 panic_after=$(sed -n 's/.*mint\.panic_after=\([0-9]*\).*/\1/p' /proc/cmdline)
 i=0

@@ -14,6 +14,7 @@ mod console;
 mod cpus;
 mod module_ref;
 mod partition;
+mod pci;
 mod refusal;
 mod registry;
 mod sysfs;
@@ -33,6 +34,8 @@ mod logic {
     pub mod memrange;
     #[path = "src/name.rs"]
     pub mod name;
+    #[path = "src/pcilist.rs"]
+    pub mod pcilist;
     #[path = "src/ramoops.rs"]
     pub mod ramoops;
     #[path = "src/state.rs"]

@@ -25,10 +25,12 @@ use crate::cpus::CpuClaim;
 use crate::logic::cpulist;
 use crate::logic::load_image::{self, LoadImage};
 use crate::logic::memrange::{self, MemRange};
+use crate::logic::pcilist;
 use crate::logic::ramoops::Layout;
 use crate::logic::state::{Command, Event, Outcome, State};
 use crate::refusal::{text, Refusal};
 use crate::module_ref::ModuleRef;
+use crate::pci::PciClaim;
 use crate::sysfs::{BinDesc, BinFile, Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::StatusPage;
 use crate::window::{self, Window};
@@ -43,7 +45,7 @@ const BP_EXT_CMD_LINE_PTR: usize = 0x0c8;
 const LOAD_IDLE_NS: i64 = 10_000_000_000;
 
 /// Number of text files in a partition directory.
-const NR_FILES: usize = 6;
+const NR_FILES: usize = 7;
 
 /// A partition and everything it owns.
 #[pin_data]
@@ -87,6 +89,13 @@ struct Inner {
     /// A reference on the module while the partition starts or runs, so
     /// that `rmmod` is refused instead of pulling CPUs from under it.
     module_ref: Option<ModuleRef>,
+    /// The PCI functions it owns, in the order `devices` listed them.
+    devices: KVec<PciClaim>,
+    /// Counts the changes of `devices`; `image_devices` is its value when
+    /// the image was loaded (the loader built the image's ACPI tables for
+    /// the devices of that time, so a later change needs a new load).
+    devices_gen: u64,
+    image_devices: u64,
 }
 
 impl Owner for Partition {
@@ -123,6 +132,9 @@ impl Partition {
                     cpus: CpuClaim::empty(),
                     console: None,
                     module_ref: None,
+                    devices: KVec::new(),
+                    devices_gen: 0,
+                    image_devices: 0,
                 }),
                 watch <- new_spinlock!(None),
                 files: [
@@ -132,6 +144,7 @@ impl Partition {
                     File::new(&CMDLINE),
                     File::new(&APIC_IDS),
                     File::new(&LOWMEM),
+                    File::new(&DEVICES),
                 ],
                 bin_files: [
                     BinFile::new(&LOAD),
@@ -209,6 +222,9 @@ impl Partition {
             boot::stop_cpus(&g.cpus);
         }
         g.module_ref = None;
+        // The CPUs are stopped: the functions can go back (each is reset
+        // and probed by the host's drivers; outside the lock).
+        let devices = core::mem::take(&mut g.devices);
         g.cpus = CpuClaim::empty();
         g.console = None;
         g.window = None;
@@ -216,6 +232,15 @@ impl Partition {
         g.image = None;
         drop(g);
         self.publish_window(None);
+        drop(devices);
+    }
+
+    /// Resets every function the partition owns (its CPUs are stopped):
+    /// no DMA or interrupt of the last run outlives it.
+    fn reset_devices(g: &mut Inner) {
+        for d in g.devices.iter_mut() {
+            d.reset();
+        }
     }
 
     /// The watcher saw that the running instance ended by itself (its status
@@ -242,6 +267,7 @@ impl Partition {
         self.set_watch(None);
         g.state = state;
         g.module_ref = None;
+        Self::reset_devices(&mut g);
         let b = page.prefix();
         // The window is left as it is (the partition's last words, its
         // console and crash record, stay readable); the next start scrubs it.
@@ -363,6 +389,67 @@ impl Partition {
         Ok(())
     }
 
+    /// Makes the partition own exactly the functions listed: claims the new
+    /// ones (all or none: a refusal undoes this write's claims), then hands
+    /// back those no longer listed.
+    fn set_devices(&self, input: &[u8]) -> Result<(), Refusal> {
+        let list = pcilist::parse(text(input)?).map_err(|e| Refusal::with(EINVAL, &e))?;
+        let mut g = self.lock()?;
+        g.state
+            .apply(Event::SetResources)
+            .map_err(|e| logic(e.errno(), &e))?;
+        let mut fresh = KVec::with_capacity(pcilist::MAX_DEVICES, GFP_KERNEL)?;
+        let mut gone = KVec::with_capacity(pcilist::MAX_DEVICES, GFP_KERNEL)?;
+        let mut devices = KVec::with_capacity(pcilist::MAX_DEVICES, GFP_KERNEL)?;
+        for bdf in list.as_slice() {
+            if g.devices.iter().any(|d| d.bdf() == *bdf) {
+                continue;
+            }
+            match PciClaim::claim(self.name(), *bdf) {
+                // Cannot fail: room for MAX_DEVICES was reserved.
+                Ok(c) => fresh.push(c, GFP_KERNEL)?,
+                Err(e) => {
+                    for c in fresh {
+                        c.undo();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        // Every claim by its place in the list; the rest goes back.
+        let mut placed: [Option<PciClaim>; pcilist::MAX_DEVICES] = Default::default();
+        let claimed = !fresh.is_empty();
+        let old = core::mem::take(&mut g.devices);
+        for d in Iterator::chain(old.into_iter(), fresh) {
+            match list.as_slice().iter().position(|b| *b == d.bdf()) {
+                Some(i) => placed[i] = Some(d),
+                None => gone.push(d, GFP_KERNEL)?,
+            }
+        }
+        // Neither push allocates: the room was reserved above.
+        for d in placed.into_iter().flatten() {
+            devices.push(d, GFP_KERNEL)?;
+        }
+        g.devices = devices;
+        if claimed || !gone.is_empty() {
+            g.devices_gen += 1;
+        }
+        let changed = g.devices_gen;
+        drop(g);
+        // Handed back (reset, host driver probed) outside the lock.
+        let released = gone.len();
+        drop(gone);
+        if released > 0 {
+            pr_info!(
+                "{}: devices: {} function(s) handed back (change {})\n",
+                self.name_str(),
+                released,
+                changed
+            );
+        }
+        Ok(())
+    }
+
     fn load_chunk(&self, writer: usize, offset: u64, data: &[u8]) -> Result<(), Refusal> {
         let mut g = self.lock()?;
         if g.state.is_active() {
@@ -437,6 +524,7 @@ impl Partition {
         let segments = image.segment_count();
         let len = blob.len();
         g.image = Some(blob);
+        g.image_devices = g.devices_gen;
         g.state = new_state;
         pr_info!(
             "{}: loaded {} segments, {} bytes\n",
@@ -459,6 +547,12 @@ impl Partition {
             else {
                 return Err(Refusal::new(EINVAL, "assign cpus and memory first"));
             };
+            if inner.image_devices != inner.devices_gen {
+                return Err(Refusal::new(
+                    EINVAL,
+                    "devices changed since the load, which built the tables for the old ones: load again",
+                ));
+            }
             // Loaded, stopped, failed and ended partitions hold a validated image.
             let blob = inner.image.as_ref().ok_or(ENOEXEC)?;
             let image = load_image::parse(blob).map_err(|_| ENOEXEC)?;
@@ -535,6 +629,7 @@ impl Partition {
             }
             Err(e) => {
                 boot::stop_cpus(&g.cpus);
+                Self::reset_devices(&mut g);
                 g.state = g
                     .state
                     .apply(Event::StartFailed)
@@ -550,6 +645,7 @@ impl Partition {
         let stopped = g.state.apply(Event::Stop).map_err(|e| logic(e.errno(), &e))?;
         self.set_watch(None);
         boot::stop_cpus(&g.cpus);
+        Self::reset_devices(&mut g);
         // Scrub now, while nobody waits, so that the next start only copies;
         // the console region stays readable until then.
         let keep = g.console.map(|l| l.region());
@@ -657,6 +753,18 @@ fn show_lowmem(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
     writeln!(out, "{:#x}-{:#x}", start, end - 1).map_err(Refusal::from)
 }
 
+fn show_devices(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
+    let g = p.lock()?;
+    for d in g.devices.iter() {
+        writeln!(out, "{}", d.bdf()).map_err(Refusal::from)?;
+    }
+    Ok(())
+}
+
+fn store_devices(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
+    p.set_devices(input)
+}
+
 fn write_load(p: &Partition, writer: usize, offset: u64, data: &[u8]) -> Result<(), Refusal> {
     p.load_chunk(writer, offset, data)
 }
@@ -721,6 +829,13 @@ static LOWMEM: FileDesc<Partition> = FileDesc {
     mode: 0o444,
     show: Some(show_lowmem),
     store: None,
+    key: LockKey::new(),
+};
+static DEVICES: FileDesc<Partition> = FileDesc {
+    name: c_str!("devices"),
+    mode: 0o600,
+    show: Some(show_devices),
+    store: Some(store_devices),
     key: LockKey::new(),
 };
 static LOAD: BinDesc<Partition> = BinDesc {

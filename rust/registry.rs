@@ -27,6 +27,7 @@ use crate::boot::LOW_SLOTS;
 use crate::cpus::HotplugGuard;
 use crate::logic::name;
 use crate::partition::Partition;
+use crate::pci::StubDriver;
 use crate::refusal::{text, Refusal};
 use crate::sysfs::{Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::Watcher;
@@ -65,6 +66,9 @@ pub(crate) struct Registry {
     top: Option<Dir>,
     watcher: Option<Watcher>,
     _guard: HotplugGuard,
+    /// Dropped after every partition was released (fields drop after
+    /// `PinnedDrop::drop`), so no claim outlives the stub driver.
+    _pci: StubDriver,
 }
 
 static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(core::ptr::null_mut());
@@ -226,6 +230,7 @@ impl Registry {
     /// and the watcher thread.
     pub(crate) fn new() -> Result<Pin<KBox<Self>>> {
         let guard = HotplugGuard::register()?;
+        let pci = StubDriver::register()?;
         let mut this = KBox::pin_init(
             pin_init!(Registry {
                 slots <- new_mutex!(Slots {
@@ -242,6 +247,7 @@ impl Registry {
                 top: None,
                 watcher: None,
                 _guard: guard,
+                _pci: pci,
             }),
             GFP_KERNEL,
         )?;

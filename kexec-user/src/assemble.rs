@@ -34,7 +34,7 @@ use mint_logic::load_image::{MAX_SEGMENTS, PAGE_TABLE_LEN, STATUS_PAGE_LEN};
 use mint_logic::memrange::MemRange;
 use mint_logic::ramoops::Layout;
 
-use crate::acpi::{self, ACPI_BLOCK_SIZE, PAGE_TABLES_OFFSET};
+use crate::acpi::{self, PciBus, ACPI_BLOCK_SIZE, PAGE_TABLES_OFFSET};
 use crate::bzimage::BzImage;
 use crate::cmdline;
 use crate::load_blob;
@@ -85,6 +85,9 @@ pub struct Partition {
     pub apic_ids: Vec<u32>,
     /// I/O port of the platform's ACPI PM timer.
     pub pm_timer_port: u16,
+    /// The PCI buses of the functions it owns (its `devices`), none for
+    /// none; see [`crate::pci::pci_buses`].
+    pub pci: Vec<PciBus>,
 }
 
 /// Everything that goes into the partition.
@@ -180,6 +183,7 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         p.pm_timer_port,
         decoy_id(&p.apic_ids),
         inputs.console_uart,
+        &p.pci,
     )?;
 
     // The partition sees its private low RAM, its window as RAM, the whole
@@ -336,6 +340,7 @@ mod tests {
             low_ram: 0x11000..0x20000,
             apic_ids: vec![1],
             pm_timer_port: 0x608,
+            pci: Vec::new(),
         }
     }
 
@@ -564,6 +569,7 @@ mod tests {
                 tsc_khz: 1000,
                 no_uart: uart.is_none(),
                 region: layout,
+                pci: false,
             },
             None,
         )?;

@@ -1,9 +1,12 @@
 //! The partition's kernel command line: safe defaults plus the user's `--append`.
 //!
 //! The partition boots the host's own bzImage on a machine whose devices the
-//! host owns. Each default keeps it off a piece of shared hardware, using only
+//! host owns, except the PCI functions the partition owns (its `devices`, if
+//! any). Each default keeps it off a piece of shared hardware, using only
 //! standard kernel parameters (the partition's own ACPI tables, handed over in
-//! boot_params, do the rest: they list only its CPUs, no IOAPIC, no HPET):
+//! boot_params, do the rest: they list only its CPUs, no IOAPIC, no HPET, and
+//! for a partition with devices one PCI root bridge per bus of its functions,
+//! with that bus's ECAM and the windows of its functions' BARs):
 //!
 //! | parameter | when | why |
 //! |---|---|---|
@@ -11,9 +14,11 @@
 //! | `8250.nr_uarts=0` | the partition has no UART: os5 and up (ttyS4 and up have no legacy port), and any partition loaded with `--no-uart` | the 8250 driver gets no ports at all: its console never registers (`univ8250_console_init` returns -ENODEV), so it cannot fall back to port 0 and print into the host's UART, and nothing probes a port. The partition's console is then only the ramoops console (pstore registers it by itself) |
 //! | `noapic` | always | never program the IOAPIC, which routes the host's device interrupts (the firmware MP table still lists it) |
 //! | `acpi=noirq` | always | never reroute legacy interrupts (ELCR, PIC routing) the host relies on |
-//! | `pci=off` | always | never scan or configure PCI devices through the shared config space |
+//! | `pci=off` | the partition owns no PCI function | never scan or configure PCI devices through the shared config space |
+//! | `pci=noearly` | the partition owns PCI functions (instead of `pci=off`) | no early PCI quirks and other early users (early-quirks.c, aperture_64.c, amd_bus.c, the mmconfig host-bridge checks), which read and write the shared config ports 0xcf8/0xcfc directly, without asking for them; its kernel then reaches its functions only through the ECAM its MCFG names, and enumerates only the buses its DSDT describes |
 //! | `tsc_early_khz=K` | the host's TSC frequency is known | the partition's TSC frequency is the host's measured value, not its own estimate from the shared legacy timers (its kernel still reads PIT channel 2 once, early, for `cpu_khz`) |
-//! | `reserve=0x3f8,8,...` | always | the legacy UARTs that are not the partition's own (the host's console ttyS0, other partitions' consoles; all four for a partition without a UART) are marked busy, so its serial driver never probes their registers |
+//! | `reserve=0x2e8,16,0x300,256` | always | the legacy ports 0x2e8-0x3ff except the partition's own UART's 8 (all of them for a partition without a UART: `reserve=0x2e8,280`): one or two spans ([`reserved_ports`]) marked busy, so drivers that ask for them first never touch them. They hold the legacy UARTs that are not the partition's own (the host's console ttyS0 at 0x3f8, other partitions' consoles at 0x2f8, 0x3e8, 0x2e8), which its serial driver then never probes, and the legacy hardware between them, which a partition must not touch either: the parallel port (0x378), VGA (0x3b0-0x3df), the floppy controller (0x3f0) |
+//! | `reserve=...,0xcf8,8` | the partition owns PCI functions | the shared PCI config ports 0xcf8-0xcff are busy too: the kernel's conf1 probe (`pci_direct_probe`) asks for them first, so it never uses them and all config access goes through ECAM. The kernel's `reserve=` keeps at most 4 ranges (`MAXRESERVE`, kernel/resource.c): with the spans above, at most 3 are used |
 //! | `panic=0` | always | a panicking partition halts instead of rebooting, which would reset the whole machine |
 //! | `softlockup_panic=1` | always | a CPU stuck in the kernel (a soft lockup) panics the partition, so the host sees `crashed` and the crash record says why, instead of a partition that only looks `running` |
 //! | `nmi_watchdog=panic` | always | a CPU stuck with interrupts off (a hard lockup) panics the partition too (the boot parameter behind the `kernel.hardlockup_panic` sysctl); the kernel's buddy detector (each CPU watches the next one's timer interrupts, no NMI or perf counter) finds it in partitions of two or more CPUs |
@@ -45,12 +50,59 @@
 //! gets none in its DSDT.
 
 use std::fmt;
+use std::ops::Range;
 
 use mint_logic::ramoops::Layout;
 
 /// I/O bases of the legacy PC serial ports ttyS0..ttyS3 (COM1..COM4), as the
 /// kernel's built-in x86 table (`SERIAL_PORT_DFNS`) lists them.
 pub const LEGACY_UART_PORTS: [u16; 4] = [0x3f8, 0x2f8, 0x3e8, 0x2e8];
+
+/// The legacy I/O ports a partition leaves alone, its own UART's excepted:
+/// from COM4's base (0x2e8) to the end of COM1 (0x3ff), the four legacy UARTs
+/// and what lies between them (parallel port, VGA, floppy controller).
+pub const LEGACY_PORTS: Range<u16> = 0x2e8..0x400;
+
+/// The shared PCI configuration ports (CONFIG_ADDRESS at 0xcf8, CONFIG_DATA at
+/// 0xcfc), which a partition with devices leaves alone too: it uses ECAM.
+pub const PCI_CONFIG_PORTS: Range<u16> = 0xcf8..0xd00;
+
+/// How many I/O ports a 16550 UART's registers span.
+pub const UART_PORTS: u16 = 8;
+
+/// The most ranges the kernel's `reserve=` keeps (`MAXRESERVE` in
+/// kernel/resource.c): more are silently dropped.
+pub const MAX_RESERVE: usize = 4;
+
+/// The I/O port ranges the partition's `reserve=` marks busy, ascending:
+/// [`LEGACY_PORTS`] minus its own UART's [`UART_PORTS`] ports at `own_uart`
+/// (one or two spans), then, for a partition with devices (`pci`),
+/// [`PCI_CONFIG_PORTS`]. Never more than [`MAX_RESERVE`] (at most 3).
+pub fn reserved_ports(own_uart: Option<u16>, pci: bool) -> Vec<Range<u16>> {
+    let legacy = LEGACY_PORTS;
+    let mut ranges = match own_uart {
+        Some(base) if legacy.contains(&base) => {
+            let end = base.saturating_add(UART_PORTS).min(legacy.end);
+            vec![legacy.start..base, end..legacy.end]
+        }
+        _ => vec![legacy],
+    };
+    if pci {
+        ranges.push(PCI_CONFIG_PORTS);
+    }
+    ranges.retain(|r| r.start < r.end);
+    ranges
+}
+
+/// `reserve=` for `ranges`: `start,len` pairs, the start in hex, the length in
+/// decimal, comma-separated (the kernel's `reserve_setup` reads them so).
+fn reserve_param(ranges: &[Range<u16>]) -> String {
+    let pairs: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{:#x},{}", r.start, r.end - r.start))
+        .collect();
+    format!("reserve={}", pairs.join(","))
+}
 
 /// The console line partition `name` would get: osN gets ttyS(N-1). Only
 /// lines with a legacy port are used ([`uart`]).
@@ -88,6 +140,9 @@ pub struct Options {
     pub no_uart: bool,
     /// The console (ramoops) region mint manages, if any.
     pub region: Option<Layout>,
+    /// The partition owns PCI functions (its `devices` lists some): no
+    /// `pci=off`, but `pci=noearly` and the config ports reserved.
+    pub pci: bool,
 }
 
 /// The `ramoops.*` and `pstore.*` parameters for `region`, every number
@@ -116,16 +171,14 @@ pub fn defaults(name: &str, opts: &Options) -> Vec<String> {
         Some((line, _)) => args.push(format!("console=ttyS{line}")),
         None => args.push("8250.nr_uarts=0".into()),
     }
-    args.extend(["noapic", "acpi=noirq", "pci=off"].map(String::from));
+    let pci = if opts.pci { "pci=noearly" } else { "pci=off" };
+    args.extend(["noapic", "acpi=noirq", pci].map(String::from));
     if opts.tsc_khz > 0 {
         args.push(format!("tsc_early_khz={}", opts.tsc_khz));
     }
-    let others: Vec<String> = LEGACY_UART_PORTS
-        .iter()
-        .filter(|p| Some(**p) != own.map(|(_, port)| port))
-        .map(|p| format!("{p:#x},8"))
-        .collect();
-    args.push(format!("reserve={}", others.join(",")));
+    let reserved = reserved_ports(own.map(|(_, port)| port), opts.pci);
+    debug_assert!(reserved.len() <= MAX_RESERVE);
+    args.push(reserve_param(&reserved));
     args.extend(
         [
             "panic=0",
@@ -254,7 +307,7 @@ mod tests {
         assert_eq!(
             compose("os2", &opts(2_500_000), None).unwrap(),
             "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-             reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic no_ipi_broadcast=1 \
+             reserve=0x2e8,16,0x300,256 panic=0 softlockup_panic=1 nmi_watchdog=panic no_ipi_broadcast=1 \
              reboot=acpi"
         );
     }
@@ -269,7 +322,7 @@ mod tests {
             compose("os2", &o, None).unwrap(),
             format!(
                 "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-                 reserve=0x3f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
+                 reserve=0x2e8,16,0x300,256 panic=0 softlockup_panic=1 nmi_watchdog=panic \
                  no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
             )
         );
@@ -299,7 +352,7 @@ mod tests {
             line,
             format!(
                 "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
+                 reserve=0x2e8,280 panic=0 softlockup_panic=1 nmi_watchdog=panic \
                  no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
             )
         );
@@ -314,10 +367,7 @@ mod tests {
             let line = compose(name, &opts(1000), None).unwrap();
             assert!(line.starts_with("8250.nr_uarts=0 noapic "), "{line}");
             assert!(!line.contains("console="), "{line}");
-            assert!(
-                line.contains(" reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 "),
-                "{line}"
-            );
+            assert!(line.contains(" reserve=0x2e8,280 "), "{line}");
         }
         let o = Options {
             region: Some(region()),
@@ -327,10 +377,106 @@ mod tests {
             compose("os5", &o, None).unwrap(),
             format!(
                 "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-                 reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
+                 reserve=0x2e8,280 panic=0 softlockup_panic=1 nmi_watchdog=panic \
                  no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
             )
         );
+    }
+
+    #[test]
+    fn defaults_with_devices() {
+        let o = Options {
+            region: Some(region()),
+            pci: true,
+            ..opts(2_500_000)
+        };
+        assert_eq!(
+            compose("os2", &o, None).unwrap(),
+            format!(
+                "console=ttyS1 noapic acpi=noirq pci=noearly tsc_early_khz=2500000 \
+                 reserve=0x2e8,16,0x300,256,0xcf8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
+                 no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
+            )
+        );
+        assert_eq!(
+            compose("os5", &o, None).unwrap(),
+            format!(
+                "8250.nr_uarts=0 noapic acpi=noirq pci=noearly tsc_early_khz=2500000 \
+                 reserve=0x2e8,280,0xcf8,8 panic=0 softlockup_panic=1 nmi_watchdog=panic \
+                 no_ipi_broadcast=1 reboot=acpi {RAMOOPS_1M}"
+            )
+        );
+        let line = compose("os2", &Options { no_uart: true, ..o }, None).unwrap();
+        assert!(line.contains(" reserve=0x2e8,280,0xcf8,8 "), "{line}");
+        assert!(!line.contains("pci=off"), "{line}");
+    }
+
+    /// The ranges a `reserve=` value lists, as the kernel's `reserve_setup`
+    /// reads them (`start,len` pairs).
+    fn reserve_ranges(line: &str) -> Vec<Range<u32>> {
+        let value = line
+            .split(' ')
+            .find_map(|w| w.strip_prefix("reserve="))
+            .expect("a reserve= parameter");
+        let num = |s: &str| match s.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).unwrap(),
+            None => s.parse().unwrap(),
+        };
+        let v: Vec<u32> = value.split(',').map(num).collect();
+        assert_eq!(v.len() % 2, 0, "{value}");
+        v.chunks(2).map(|p| p[0]..p[0] + p[1]).collect()
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // a single span
+    fn reserve_fits_the_kernel_for_every_uart() {
+        let legacy = u32::from(LEGACY_PORTS.start)..u32::from(LEGACY_PORTS.end);
+        let uarts = LEGACY_UART_PORTS.map(u32::from);
+        for name in ["os1", "os2", "os3", "os4", "os5", "os9"] {
+            for no_uart in [false, true] {
+                for pci in [false, true] {
+                    let o = Options {
+                        no_uart,
+                        pci,
+                        ..opts(1000)
+                    };
+                    let line = compose(name, &o, None).unwrap();
+                    let ranges = reserve_ranges(&line);
+                    assert!(ranges.len() <= MAX_RESERVE, "{line}");
+                    assert!(ranges.windows(2).all(|w| w[0].end <= w[1].start), "{line}");
+                    let reserved = |port: u32| ranges.iter().any(|r| r.contains(&port));
+                    let own = console_port(name, no_uart).map(u32::from);
+                    // Every legacy port but the partition's own UART's.
+                    for port in legacy.clone() {
+                        let mine = own.is_some_and(|b| (b..b + 8).contains(&port));
+                        assert_eq!(reserved(port), !mine, "{line}: port {port:#x}");
+                    }
+                    for base in uarts {
+                        assert_eq!(reserved(base), Some(base) != own, "{line}");
+                    }
+                    // The config ports with devices only; nothing else.
+                    for port in 0xcf8..0xd00 {
+                        assert_eq!(reserved(port), pci, "{line}: port {port:#x}");
+                    }
+                    let total: u32 = ranges.iter().map(|r| r.end - r.start).sum();
+                    let own_len = if own.is_some() { 8 } else { 0 };
+                    let pci_len = if pci { 8 } else { 0 };
+                    assert_eq!(total, legacy.len() as u32 - own_len + pci_len, "{line}");
+                    assert_eq!(line.contains(" pci=off "), !pci, "{line}");
+                    assert_eq!(line.contains(" pci=noearly "), pci, "{line}");
+                }
+            }
+        }
+        assert_eq!(
+            reserved_ports(Some(0x3e8), false),
+            [0x2e8..0x3e8, 0x3f0..0x400]
+        );
+        assert_eq!(reserved_ports(Some(0x2e8), false), [0x2f0..0x400]);
+        assert_eq!(
+            reserved_ports(Some(0x3f8), true),
+            [0x2e8..0x3f8, 0xcf8..0xd00]
+        );
+        assert_eq!(reserved_ports(Some(0x1000), false), [LEGACY_PORTS]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `mint-kexec` library: the host-testable loading logic of the mint loader
 //! (bzImage parsing, window planning, ACPI tables, zero page, load image,
 //! and for the 64-bit entry: kernel decompression and boot page tables),
-//! and the host's view of a partition's console and crash records.
+//! the host's view of a partition's console and crash records, and of the
+//! PCI functions it owns.
 
 pub mod acpi;
 pub mod assemble;
@@ -12,6 +13,7 @@ pub mod initrd;
 pub mod kexec;
 pub mod load_blob;
 pub mod pagetable;
+pub mod pci;
 pub mod plan;
 pub mod sysfs;
 pub mod vmlinux;

@@ -11,12 +11,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use mint_kexec::assemble::{assemble, Entry, Inputs, Partition};
 use mint_kexec::bzimage::BzImage;
-use mint_kexec::console::{self, Follower, PartitionStatus, StatusReport};
+use mint_kexec::console::{self, Follower, PartitionStatus};
+use mint_kexec::pci::{self, Bdf, PciBus};
 use mint_kexec::sysfs::{self, PartitionDir};
 use mint_kexec::{cmdline, initrd, kexec, plan, vmlinux};
 use mint_logic::memrange::MemRange;
 use mint_logic::ramoops::Layout;
 use mint_logic::{cpulist, memrange, name};
+use serde::Serialize;
 
 /// Load a Linux kernel into a mint partition (a kernel of its own on CPUs and
 /// memory taken from this host), like kexec loads one for a reboot.
@@ -26,6 +28,12 @@ struct Cli {
     /// The module's sysfs directory.
     #[arg(long, default_value = sysfs::ROOT, hide = true)]
     sysfs: PathBuf,
+    /// The host's sysfs, for its PCI devices and ACPI tables.
+    #[arg(long, default_value = "/sys", hide = true)]
+    host_sys: PathBuf,
+    /// The host's /proc/ioports, for its ACPI PM timer.
+    #[arg(long, default_value = "/proc/ioports", hide = true)]
+    ioports: PathBuf,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -34,6 +42,24 @@ struct Cli {
 enum Cmd {
     /// Load IMAGE into PARTITION; start it with `echo start > /sys/kernel/mint/PARTITION/state`.
     Load(LoadArgs),
+    /// Give PCI functions to PARTITION: unbind each from its host driver, then add them to
+    /// the partition's `devices` (load the partition afterwards: its ACPI tables describe them).
+    Assign {
+        /// Partition name (osN).
+        partition: String,
+        /// The functions, as `lspci -D` names them (DDDD:BB:DD.F, or BB:DD.F for segment 0).
+        #[arg(required = true, value_name = "BDF")]
+        functions: Vec<String>,
+    },
+    /// Take PCI functions back from PARTITION (all of them if none is named): the module
+    /// resets each and hands it back to the host's drivers.
+    Release {
+        /// Partition name (osN).
+        partition: String,
+        /// The functions (DDDD:BB:DD.F or BB:DD.F); none: every function it owns.
+        #[arg(value_name = "BDF")]
+        functions: Vec<String>,
+    },
     /// Show partitions as the module reports them, with their console and crash records.
     Status {
         /// Only this partition.
@@ -62,6 +88,10 @@ enum Cmd {
         /// the partition's `memory`, if it exists and has one.
         #[arg(long)]
         mem: Option<String>,
+        /// As for a partition that owns PCI functions (default: whether its `devices`
+        /// lists any).
+        #[arg(long)]
+        with_devices: bool,
         #[command(flatten)]
         console: ConsoleArgs,
     },
@@ -136,8 +166,13 @@ impl ConsoleArgs {
     }
 
     /// The command line options for `window` (`None`: not known, so no
-    /// ramoops parameters).
-    fn options(&self, tsc_khz: u32, window: Option<&MemRange>) -> Result<cmdline::Options> {
+    /// ramoops parameters), for a partition with PCI functions if `pci`.
+    fn options(
+        &self,
+        tsc_khz: u32,
+        window: Option<&MemRange>,
+        pci: bool,
+    ) -> Result<cmdline::Options> {
         let region = match (window, self.region_size()) {
             (Some(w), Some(size)) => plan::console_layout(w.start, w.size, size)?,
             _ => None,
@@ -146,14 +181,35 @@ impl ConsoleArgs {
             tsc_khz,
             no_uart: self.no_uart,
             region,
+            pci,
         })
     }
 }
 
+/// Where the host's own files are (the hidden `--host-sys` and `--ioports`).
+struct Host {
+    /// Its sysfs (`/sys`).
+    sys: PathBuf,
+    /// Its `/proc/ioports`.
+    ioports: PathBuf,
+}
+
 fn main() {
     let cli = Cli::parse();
+    let host = Host {
+        sys: cli.host_sys,
+        ioports: cli.ioports,
+    };
     let result = match cli.command {
-        Cmd::Load(args) => load(&cli.sysfs, &args),
+        Cmd::Load(args) => load(&cli.sysfs, &host, &args),
+        Cmd::Assign {
+            partition,
+            functions,
+        } => assign(&cli.sysfs, &host, &partition, &functions),
+        Cmd::Release {
+            partition,
+            functions,
+        } => release(&cli.sysfs, &partition, &functions),
         Cmd::Status { partition, json } => status(&cli.sysfs, partition.as_deref(), json),
         Cmd::Console {
             partition,
@@ -163,8 +219,15 @@ fn main() {
         Cmd::Defaults {
             partition,
             mem,
+            with_devices,
             console,
-        } => defaults(&cli.sysfs, &partition, mem.as_deref(), &console),
+        } => defaults(
+            &cli.sysfs,
+            &partition,
+            mem.as_deref(),
+            with_devices,
+            &console,
+        ),
         Cmd::Kexec {
             image,
             initrd,
@@ -222,7 +285,7 @@ fn tsc_khz(root: &Path) -> u32 {
         .unwrap_or(0)
 }
 
-fn load(root: &Path, a: &LoadArgs) -> Result<()> {
+fn load(root: &Path, host: &Host, a: &LoadArgs) -> Result<()> {
     let name = name::parse_name(&a.partition).map_err(|e| anyhow::anyhow!("{e}"))?;
     // Check every input before touching the partition.
     cmdline::check_append(a.append.as_deref(), a.console.region_size().is_some())?;
@@ -256,15 +319,29 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         Some(m) => Some(memrange::parse(m).map_err(|e| anyhow::anyhow!("--mem {m:?}: {e}"))?),
         None => None,
     };
-    let ioports = fs::read_to_string("/proc/ioports").unwrap_or_default();
-    let pm_timer_port = sysfs::pm_timer_port(&ioports)
-        .context("the host has no ACPI PM timer in /proc/ioports (mint needs ACPI on the host)")?;
+    let ioports = fs::read_to_string(&host.ioports).unwrap_or_default();
+    let pm_timer_port = sysfs::pm_timer_port(&ioports).with_context(|| {
+        format!(
+            "the host has no ACPI PM timer in {} (mint needs ACPI on the host)",
+            host.ioports.display()
+        )
+    })?;
     let dir = PartitionDir::open(root, name)?;
+    // The PCI functions it owns; a module without a `devices` file gives
+    // none.
+    let devices = dir.devices()?.unwrap_or_default();
+    let pci_buses = pci::pci_buses(&host.sys, &devices).with_context(|| {
+        format!(
+            "{name} owns PCI functions {}",
+            pci::format_devices(&devices).trim_end()
+        )
+    })?;
     let tsc = tsc_khz(root);
     // The command line for a window: the console region's parameters
     // depend on where the window ends.
+    let has_pci = !pci_buses.is_empty();
     let line_for = |w: &MemRange| -> Result<String> {
-        let opts = a.console.options(tsc, Some(w))?;
+        let opts = a.console.options(tsc, Some(w), has_pci)?;
         Ok(cmdline::compose(name, &opts, a.append.as_deref())?)
     };
 
@@ -308,6 +385,7 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
             low_ram: low_ram.clone(),
             apic_ids: vec![0xfd],
             pm_timer_port,
+            pci: pci_buses.clone(),
         };
         probe_line = line_for(&window)?;
         assemble(&probe, &inputs(&probe_line))?;
@@ -331,6 +409,7 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         low_ram,
         apic_ids,
         pm_timer_port,
+        pci: pci_buses,
     };
     let line = line_for(&p.window)?;
     let assembled = assemble(&p, &inputs(&line))?;
@@ -397,9 +476,206 @@ fn load(root: &Path, a: &LoadArgs) -> Result<()> {
         Some((line, port)) => println!("  uart      ttyS{line} (I/O {port:#x})"),
         None => println!("  uart      none: its console is only the console region"),
     }
+    print_devices(&devices, &p.pci);
     println!("  cmdline   {line}");
     println!("start it with: echo start > {}/state", dir.dir.display());
     Ok(())
+}
+
+/// The load summary's lines about the partition's PCI functions.
+fn print_devices(devices: &[Bdf], buses: &[PciBus]) {
+    if devices.is_empty() {
+        println!("  devices   none");
+        return;
+    }
+    println!("  devices   {}", pci::format_devices(devices));
+    let ranges = |r: Vec<(u64, u64)>| -> String {
+        if r.is_empty() {
+            return "none".into();
+        }
+        let r: Vec<String> = r
+            .iter()
+            .map(|(a, b)| format!("{a:#x}-{:#x}", b - 1))
+            .collect();
+        r.join(" ")
+    };
+    for b in buses {
+        let mem = ranges(b.mem.iter().map(|r| (r.start, r.end)).collect());
+        let io = ranges(
+            b.io.iter()
+                .map(|r| (u64::from(r.start), u64::from(r.end)))
+                .collect(),
+        );
+        let ecam = b.ecam_slice().map_or_else(
+            || "none".into(),
+            |r| format!("{:#x}-{:#x}", r.start, r.end - 1),
+        );
+        println!(
+            "            bus {:04x}:{:02x}: ECAM {ecam}, memory {mem}, I/O {io}",
+            b.segment, b.bus
+        );
+    }
+}
+
+/// `assign`: unbinds each new function from its host driver, then writes
+/// the partition's whole list (what it owns and the new ones) to `devices`.
+fn assign(root: &Path, host: &Host, partition: &str, functions: &[String]) -> Result<()> {
+    let name = name::parse_name(partition).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut wanted: Vec<Bdf> = Vec::new();
+    for f in functions {
+        let b = pci::parse_bdf(f)?;
+        if wanted.contains(&b) {
+            bail!("{b} is listed twice");
+        }
+        wanted.push(b);
+    }
+    let dir = PartitionDir::open(root, name)?;
+    let file = dir.dir.join("devices");
+    let current = dir.devices()?.with_context(|| {
+        format!(
+            "{} does not exist: this mint.ko cannot give PCI functions to a partition",
+            file.display()
+        )
+    })?;
+    let fresh: Vec<Bdf> = wanted
+        .iter()
+        .copied()
+        .filter(|b| !current.contains(b))
+        .collect();
+    for b in wanted.iter().filter(|b| current.contains(b)) {
+        println!("{name}: {b} is already {name}'s");
+    }
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let mut all = current.clone();
+    all.extend(&fresh);
+    if all.len() > pci::MAX_DEVICES {
+        bail!(
+            "{name} would own {} PCI functions; a partition owns at most {}",
+            all.len(),
+            pci::MAX_DEVICES
+        );
+    }
+    // Everything a load will need, before any host driver lets go.
+    pci::pci_buses(&host.sys, &all)
+        .with_context(|| format!("{name} cannot use {}", pci::format_devices(&fresh)))?;
+    // The module refuses a change while the partition starts or runs:
+    // leave the host's drivers alone then.
+    let state = dir.read("state")?;
+    if matches!(state.as_str(), "starting" | "running") {
+        bail!(
+            "{name} is {state}: stop it first (echo stop > {}/state)",
+            dir.dir.display()
+        );
+    }
+    let mut unbound: Vec<(Bdf, String)> = Vec::new();
+    // After a failure: every function unbound so far goes back to its
+    // driver, and the message says how each fared.
+    let give_back = |unbound: &[(Bdf, String)]| -> String {
+        let notes: Vec<String> = unbound
+            .iter()
+            .map(|(b, d)| match pci::bind_host_driver(&host.sys, *b, d) {
+                Ok(()) => format!("{b} is back with host driver {d}"),
+                Err(e) => format!("{e:#}"),
+            })
+            .collect();
+        notes.iter().map(|n| format!("; {n}")).collect()
+    };
+    for &b in &fresh {
+        match pci::bound_driver(&host.sys, b).as_deref() {
+            // The module's own stub: another partition's function, which
+            // the module refuses to hand over; never unbound here.
+            Some("mint") => {}
+            _ => match pci::unbind_host_driver(&host.sys, b) {
+                Ok(Some(driver)) => unbound.push((b, driver)),
+                Ok(None) => {}
+                Err(e) => bail!("{e:#}{}", give_back(&unbound)),
+            },
+        }
+    }
+    if let Err(e) = dir.write("devices", &pci::format_devices(&all)) {
+        bail!("{e:#}{}", give_back(&unbound));
+    }
+    for b in &fresh {
+        match unbound.iter().find(|(u, _)| u == b) {
+            Some((_, driver)) => {
+                println!("{name}: assigned {b} (unbound from host driver {driver})")
+            }
+            None => println!("{name}: assigned {b} (no host driver was bound)"),
+        }
+    }
+    println!(
+        "{name} owns {}; load it (mint-kexec load) for its kernel to see them",
+        pci::format_devices(&all)
+    );
+    Ok(())
+}
+
+/// `release`: writes what remains of the partition's list to `devices`
+/// (an empty line for nothing); the module resets each function given back
+/// and re-attaches the host's driver.
+fn release(root: &Path, partition: &str, functions: &[String]) -> Result<()> {
+    let name = name::parse_name(partition).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let wanted: Vec<Bdf> = functions
+        .iter()
+        .map(|f| pci::parse_bdf(f))
+        .collect::<Result<_, _>>()?;
+    let dir = PartitionDir::open(root, name)?;
+    let current = dir.devices()?.with_context(|| {
+        format!(
+            "{} does not exist: this mint.ko gives no PCI functions to partitions",
+            dir.dir.join("devices").display()
+        )
+    })?;
+    if let Some(b) = wanted.iter().find(|b| !current.contains(b)) {
+        let owned = if current.is_empty() {
+            "none".to_string()
+        } else {
+            pci::format_devices(&current)
+        };
+        bail!("{b} is not {name}'s (it owns: {owned})");
+    }
+    let gone: Vec<Bdf> = if wanted.is_empty() {
+        current.clone()
+    } else {
+        current
+            .iter()
+            .copied()
+            .filter(|b| wanted.contains(b))
+            .collect()
+    };
+    if gone.is_empty() {
+        println!("{name} owns no PCI functions: nothing to release");
+        return Ok(());
+    }
+    let remaining: Vec<Bdf> = current
+        .iter()
+        .copied()
+        .filter(|b| !gone.contains(b))
+        .collect();
+    dir.write("devices", &pci::format_devices(&remaining))?;
+    for b in &gone {
+        println!("{name}: released {b} (the module resets it and hands it back to the host)");
+    }
+    Ok(())
+}
+
+/// One partition in `status --json`: the module's files, and the PCI
+/// functions it owns.
+#[derive(Serialize)]
+struct StatusEntry {
+    #[serde(flatten)]
+    status: PartitionStatus,
+    /// The `devices` file, one function a string; `[]` for none or a module
+    /// without the file; `null` if it cannot be read or parsed.
+    devices: Option<Vec<String>>,
+}
+
+/// What `status --json` prints.
+#[derive(Serialize)]
+struct StatusJson {
+    partitions: Vec<StatusEntry>,
 }
 
 fn status(root: &Path, only: Option<&str>, json: bool) -> Result<()> {
@@ -414,12 +690,19 @@ fn status(root: &Path, only: Option<&str>, json: bool) -> Result<()> {
             bail!("no partition {o}");
         }
     }
-    let mut report = StatusReport {
+    let mut report = StatusJson {
         partitions: Vec::new(),
     };
     for n in names.into_iter().filter(|n| only.is_none_or(|o| o == *n)) {
         let dir = PartitionDir::open(root, n)?;
-        report.partitions.push(PartitionStatus::read(n, &dir.dir));
+        let devices = dir.devices().map(Option::unwrap_or_default);
+        report.partitions.push(StatusEntry {
+            status: PartitionStatus::read(n, &dir.dir),
+            devices: devices
+                .as_ref()
+                .ok()
+                .map(|d| d.iter().map(ToString::to_string).collect()),
+        });
         if json {
             continue;
         }
@@ -428,7 +711,12 @@ fn status(root: &Path, only: Option<&str>, json: bool) -> Result<()> {
             let v = dir.read(f).unwrap_or_else(|e| format!("({e})"));
             println!("  {f:<9} {v}");
         }
-        let s = report.partitions.last().expect("just pushed");
+        match &devices {
+            Ok(d) if d.is_empty() => println!("  devices   none"),
+            Ok(d) => println!("  devices   {}", pci::format_devices(d)),
+            Err(e) => println!("  devices   ({e:#})"),
+        }
+        let s = &report.partitions.last().expect("just pushed").status;
         match s.console_bytes {
             Some(len) => println!("  console   {len} bytes (mint-kexec console {n})"),
             None => println!(
@@ -458,7 +746,13 @@ fn status(root: &Path, only: Option<&str>, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn defaults(root: &Path, partition: &str, mem: Option<&str>, c: &ConsoleArgs) -> Result<()> {
+fn defaults(
+    root: &Path,
+    partition: &str,
+    mem: Option<&str>,
+    with_devices: bool,
+    c: &ConsoleArgs,
+) -> Result<()> {
     let name = name::parse_name(partition).map_err(|e| anyhow::anyhow!("{e}"))?;
     let window = match mem {
         Some(m) => Some(memrange::parse(m).map_err(|e| anyhow::anyhow!("--mem {m:?}: {e}"))?),
@@ -472,7 +766,11 @@ fn defaults(root: &Path, partition: &str, mem: Option<&str>, c: &ConsoleArgs) ->
              its console region's ramoops.* parameters are left out"
         );
     }
-    let opts = c.options(tsc_khz(root), window.as_ref())?;
+    let owns_devices = sysfs::read_devices(&root.join(name))
+        .ok()
+        .flatten()
+        .is_some_and(|d| !d.is_empty());
+    let opts = c.options(tsc_khz(root), window.as_ref(), with_devices || owns_devices)?;
     println!("{}", cmdline::compose(name, &opts, None)?);
     Ok(())
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::pci::{self, Bdf};
+
 /// The module's sysfs root.
 pub const ROOT: &str = "/sys/kernel/mint";
 
@@ -83,6 +85,21 @@ fn describe(e: &std::io::Error) -> String {
     }
 }
 
+/// Reads the PCI functions a partition owns from its `devices` file in
+/// `dir` (one per line, empty for none); `None` if the file does not exist
+/// (a module without device assignment).
+pub fn read_devices(dir: &Path) -> Result<Option<Vec<Bdf>>> {
+    let file = dir.join("devices");
+    let text = match fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => bail!("cannot read {}: {}", file.display(), describe(&e)),
+    };
+    let list = pci::parse_devices(&text)
+        .with_context(|| format!("the module reports malformed {}", file.display()))?;
+    Ok(Some(list))
+}
+
 /// Reads a text file, trimmed.
 pub fn read_value(file: &Path) -> Result<String> {
     Ok(fs::read_to_string(file)
@@ -110,6 +127,11 @@ impl PartitionDir {
 
     pub fn read(&self, file: &str) -> Result<String> {
         read_value(&self.dir.join(file))
+    }
+
+    /// The PCI functions the partition owns ([`read_devices`]).
+    pub fn devices(&self) -> Result<Option<Vec<Bdf>>> {
+        read_devices(&self.dir)
     }
 
     pub fn write(&self, file: &str, value: &str) -> Result<()> {
@@ -175,6 +197,28 @@ mod tests {
         assert_eq!(parse_apic_ids("1 2\n"), Some(vec![1, 2]));
         assert_eq!(parse_apic_ids(""), Some(vec![]));
         assert_eq!(parse_apic_ids("1 x"), None);
+    }
+
+    #[test]
+    fn reads_devices() {
+        let dir = std::env::temp_dir().join(format!("mint-sysfs-devices-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        assert_eq!(
+            read_devices(&dir).unwrap(),
+            None,
+            "no file: an older module"
+        );
+        fs::write(dir.join("devices"), "").unwrap();
+        assert_eq!(read_devices(&dir).unwrap(), Some(vec![]));
+        fs::write(dir.join("devices"), "0000:01:00.0\n0000:02:00.0\n").unwrap();
+        let list = read_devices(&dir).unwrap().unwrap();
+        let shown: Vec<String> = list.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["0000:01:00.0", "0000:02:00.0"]);
+        fs::write(dir.join("devices"), "0000:01:00\n").unwrap();
+        let e = format!("{:#}", read_devices(&dir).unwrap_err());
+        assert!(e.contains("malformed") && e.contains("devices"), "{e}");
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

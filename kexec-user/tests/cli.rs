@@ -1,6 +1,9 @@
 //! The `mint-kexec` binary against a fake `/sys/kernel/mint` tree in a temp
-//! directory (the hidden `--sysfs DIR` flag): `status [--json]`, `console
-//! [--follow] [--crash]`, `defaults`, and the console options of `load`.
+//! directory (the hidden `--sysfs DIR` flag) and a fake host `/sys` and
+//! `/proc/ioports` in it (`--host-sys`, `--ioports`): `status [--json]`,
+//! `console [--follow] [--crash]`, `defaults`, the console options of
+//! `load`, `assign` and `release`, and `load` of a partition with and
+//! without PCI functions.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,9 @@ const PANIC_RECORD: &[u8] =
 <0>[   12.0] Kernel panic - not syncing: sysrq triggered crash\n<4>[   12.0] CPU: 0 PID: 1\n";
 
 /// A fresh fake module tree: os2 running with some console text (one byte
-/// not UTF-8), os3 crashed with a panic record and no `lowmem` file.
+/// not UTF-8) and no PCI functions, os3 crashed with a panic record and no
+/// `lowmem` or `devices` file (an older module). Under `host/`, the host's
+/// sysfs: no PCI functions, no MCFG.
 fn fake_tree(test: &str) -> PathBuf {
     let root = std::env::temp_dir().join(format!("mint-cli-{}-{test}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
@@ -40,6 +45,7 @@ fn fake_tree(test: &str) -> PathBuf {
         b"[    0.000000] Linux version 6.12\n\xff raw byte\n",
     );
     put("os2/crash", b"");
+    put("os2/devices", b"");
     put("os3/state", b"crashed\n");
     put("os3/cpus", b"2-3\n");
     put("os3/apic_ids", b"2 3\n");
@@ -47,6 +53,7 @@ fn fake_tree(test: &str) -> PathBuf {
     put("os3/cmdline", b"8250.nr_uarts=0\n");
     put("os3/console", b"boot\n");
     put("os3/crash", PANIC_RECORD);
+    fs::create_dir_all(root.join("host/bus/pci/devices")).unwrap();
     root
 }
 
@@ -54,6 +61,10 @@ fn run(root: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("--sysfs")
         .arg(root)
+        .arg("--host-sys")
+        .arg(root.join("host"))
+        .arg("--ioports")
+        .arg(root.join("ioports"))
         .args(args)
         .output()
         .expect("running mint-kexec")
@@ -86,13 +97,13 @@ fn status_json() {
                 "name": "os2", "state": "running", "cpus": "1", "apic_ids": [1],
                 "memory": "256M@0x20000000", "lowmem": "0x11000-0x1ffff",
                 "cmdline": "console=ttyS1 noapic", "console_bytes": 45,
-                "crashed": false, "crash_reason": null
+                "crashed": false, "crash_reason": null, "devices": []
             },
             {
                 "name": "os3", "state": "crashed", "cpus": "2-3", "apic_ids": [2, 3],
                 "memory": "128M@0x30000000", "lowmem": null,
                 "cmdline": "8250.nr_uarts=0", "console_bytes": 5,
-                "crashed": true, "crash_reason": "sysrq triggered crash"
+                "crashed": true, "crash_reason": "sysrq triggered crash", "devices": []
             }
         ]})
     );
@@ -100,7 +111,7 @@ fn status_json() {
     let text = String::from_utf8(out.stdout.clone()).unwrap();
     assert_eq!(text.lines().count(), 1);
     assert!(text.starts_with(
-        r#"{"partitions":[{"name":"os2","state":"running","cpus":"1","apic_ids":[1],"memory":"256M@0x20000000","lowmem":"0x11000-0x1ffff","cmdline":"console=ttyS1 noapic","console_bytes":45,"crashed":false,"crash_reason":null},"#
+        r#"{"partitions":[{"name":"os2","state":"running","cpus":"1","apic_ids":[1],"memory":"256M@0x20000000","lowmem":"0x11000-0x1ffff","cmdline":"console=ttyS1 noapic","console_bytes":45,"crashed":false,"crash_reason":null,"devices":[]},"#
     ));
     // One partition only; none at all.
     let v: Value = serde_json::from_slice(ok(&run(&root, &["status", "os3", "--json"]))).unwrap();
@@ -119,7 +130,8 @@ fn status_text() {
     let text = String::from_utf8(ok(&out).to_vec()).unwrap();
     for want in [
         "os2:\n  state     running\n",
-        "  console   45 bytes (mint-kexec console os2)\n  crash     none\n",
+        "  cmdline   console=ttyS1 noapic\n  devices   none\n  console   45 bytes (mint-kexec console os2)\n  crash     none\n",
+        "  cmdline   8250.nr_uarts=0\n  devices   none\n  console   5 bytes",
         "os3:\n  state     crashed\n",
         "  crash     yes: sysrq triggered crash (mint-kexec console os3 --crash)\n",
     ] {
@@ -225,7 +237,7 @@ fn defaults_with_and_without_a_window() {
         String::from_utf8_lossy(ok(&out)).trim_end(),
         format!(
             "console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-             reserve=0x3f8,8,0x3e8,8,0x2e8,8 {tail} {ramoops}"
+             reserve=0x2e8,16,0x300,256 {tail} {ramoops}"
         )
     );
     let out = run(&root, &["defaults", "os2", "--no-uart"]);
@@ -233,7 +245,7 @@ fn defaults_with_and_without_a_window() {
         String::from_utf8_lossy(ok(&out)).trim_end(),
         format!(
             "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-             reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 {tail} {ramoops}"
+             reserve=0x2e8,280 {tail} {ramoops}"
         )
     );
     // os5 does not exist: its window from --mem.
@@ -242,7 +254,7 @@ fn defaults_with_and_without_a_window() {
         String::from_utf8_lossy(ok(&out)).trim_end(),
         format!(
             "8250.nr_uarts=0 noapic acpi=noirq pci=off tsc_early_khz=2500000 \
-             reserve=0x3f8,8,0x2f8,8,0x3e8,8,0x2e8,8 {tail} {ramoops}"
+             reserve=0x2e8,280 {tail} {ramoops}"
         )
     );
     // No window known: no ramoops parameters, and a note.
@@ -373,5 +385,425 @@ fn console_options_are_checked_first() {
         "{}",
         stderr(&out)
     );
+    let _ = fs::remove_dir_all(&root);
+}
+
+/// Writes `data` to `path` under `root`, making its directories.
+fn put(root: &Path, path: &str, data: &[u8]) {
+    let p = root.join(path);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, data).unwrap();
+}
+
+/// A `resource` file as the kernel writes it: `bars` first, 13 lines in all.
+fn resource(bars: &[(u64, u64, u64)]) -> Vec<u8> {
+    (0..13)
+        .map(|i| {
+            let (a, b, f) = bars.get(i).copied().unwrap_or((0, 0, 0));
+            format!("0x{a:016x} 0x{b:016x} 0x{f:016x}\n")
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// The host's ACPI MCFG with one entry: segment 0, buses 0-0xff at `base`.
+fn mcfg(base: u64) -> Vec<u8> {
+    let mut t = vec![0u8; 60];
+    t[..4].copy_from_slice(b"MCFG");
+    t[4..8].copy_from_slice(&60u32.to_le_bytes());
+    t[8] = 1;
+    t[44..52].copy_from_slice(&base.to_le_bytes());
+    t[55] = 0xff;
+    t
+}
+
+/// The fake tree with a host that has PCI Express: ECAM at 0xb0000000, a
+/// disk 0000:01:00.0 (memory and I/O BARs) bound to `virtio-pci`, a NIC
+/// 0000:02:00.0 with no driver, the host's own 0000:00:00.0 and 0000:00:1f.0
+/// on bus 0, and an ACPI PM timer in /proc/ioports.
+fn pci_tree(test: &str) -> PathBuf {
+    let root = fake_tree(test);
+    let host = root.join("host");
+    put(&host, "firmware/acpi/tables/MCFG", &mcfg(0xb000_0000));
+    put(
+        &host,
+        "bus/pci/devices/0000:01:00.0/resource",
+        &resource(&[
+            (0xfe80_0000, 0xfe80_0fff, 0x40200),
+            (0xc000, 0xc03f, 0x40101),
+            (0, 0, 0),
+            (0, 0, 0),
+            (0xfc00_0000, 0xfc00_3fff, 0x14220c),
+        ]),
+    );
+    put(&host, "bus/pci/drivers/virtio-pci/unbind", b"");
+    std::os::unix::fs::symlink(
+        "../../drivers/virtio-pci",
+        host.join("bus/pci/devices/0000:01:00.0/driver"),
+    )
+    .unwrap();
+    put(
+        &host,
+        "bus/pci/devices/0000:02:00.0/resource",
+        &resource(&[(0xfe60_0000, 0xfe60_3fff, 0x40200)]),
+    );
+    put(
+        &host,
+        "bus/pci/devices/0000:00:00.0/resource",
+        &resource(&[]),
+    );
+    put(
+        &host,
+        "bus/pci/devices/0000:00:1f.0/resource",
+        &resource(&[(0xfed1_c000, 0xfed1_ffff, 0x40200)]),
+    );
+    put(
+        &root,
+        "ioports",
+        b"0000-0cf7 : PCI Bus 0000:00\n  0600-067f : 0000:00:1f.0\n    0608-060b : ACPI PM_TMR\n",
+    );
+    root
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(ok(out)).into_owned()
+}
+
+#[test]
+fn assign_unbinds_the_host_driver_then_writes_devices() {
+    let root = pci_tree("assign");
+    fs::write(root.join("os2/state"), "loaded\n").unwrap();
+    let unbind = root.join("host/bus/pci/drivers/virtio-pci/unbind");
+    let devices = root.join("os2/devices");
+    let out = run(&root, &["assign", "os2", "0000:01:00.0", "02:00.0"]);
+    let shown = text(&out);
+    assert!(
+        shown.contains("os2: assigned 0000:01:00.0 (unbound from host driver virtio-pci)\n")
+            && shown.contains("os2: assigned 0000:02:00.0 (no host driver was bound)\n"),
+        "{shown}"
+    );
+    assert_eq!(fs::read(&unbind).unwrap(), b"0000:01:00.0");
+    assert_eq!(
+        fs::read_to_string(&devices).unwrap(),
+        "0000:01:00.0,0000:02:00.0"
+    );
+
+    // As the module answers: both are os2's. Assigning one again changes
+    // nothing.
+    fs::write(&devices, "0000:01:00.0\n0000:02:00.0\n").unwrap();
+    fs::write(&unbind, "").unwrap();
+    let out = run(&root, &["assign", "os2", "01:00.0"]);
+    assert_eq!(text(&out), "os2: 0000:01:00.0 is already os2's\n");
+    assert_eq!(fs::read(&unbind).unwrap(), b"");
+    assert_eq!(
+        fs::read_to_string(&devices).unwrap(),
+        "0000:01:00.0\n0000:02:00.0\n"
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn assign_refuses_before_touching_anything() {
+    let root = pci_tree("assign-refused");
+    fs::write(root.join("os2/state"), "stopped\n").unwrap();
+    let unbind = root.join("host/bus/pci/drivers/virtio-pci/unbind");
+    let devices = root.join("os2/devices");
+    let refused = |args: &[&str], want: &str| {
+        let out = run(&root, args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        // Nothing was unbound, nothing written.
+        assert_eq!(fs::read(&unbind).unwrap(), b"", "{args:?}");
+        assert_eq!(fs::read(&devices).unwrap(), b"", "{args:?}");
+    };
+    refused(
+        &["assign", "os2", "0000:01:00"],
+        "\"0000:01:00\" is not a PCI function address: want DDDD:BB:DD.F or BB:DD.F",
+    );
+    refused(
+        &["assign", "os2", "0000:01:20.0"],
+        "devices are 00-1f, functions 0-7",
+    );
+    refused(
+        &["assign", "os2", "01:00.0", "0000:01:00.0"],
+        "0000:01:00.0 is listed twice",
+    );
+    refused(&["assign", "os9", "01:00.0"], "no partition os9");
+    refused(
+        &["assign", "os2", "0000:07:00.0"],
+        "no PCI function 0000:07:00.0 on this host",
+    );
+    refused(
+        &["assign", "os3", "0000:01:00.0"],
+        "this mint.ko cannot give PCI functions to a partition",
+    );
+    // A function sharing its bus with the host's.
+    refused(
+        &["assign", "os2", "0000:00:1f.0"],
+        "bus 0000:00 also holds 0000:00:00.0, which the partition does not own",
+    );
+    // A function on a bus without ECAM.
+    put(
+        &root.join("host"),
+        "bus/pci/devices/0001:01:00.0/resource",
+        &resource(&[]),
+    );
+    refused(
+        &["assign", "os2", "0001:01:00.0"],
+        "the host has no ECAM for bus 0001:01: a partition with devices needs PCI Express ECAM (MCFG)",
+    );
+    let out = run(&root, &["assign", "os2"]);
+    assert!(!out.status.success(), "a BDF is required");
+
+    // A running partition: refused before any driver lets go.
+    fs::write(root.join("os2/state"), "running\n").unwrap();
+    refused(
+        &["assign", "os2", "0000:01:00.0"],
+        "os2 is running: stop it first",
+    );
+    fs::write(root.join("os2/state"), "stopped\n").unwrap();
+
+    // A driver that cannot let go of the second function: nothing is
+    // written, and the first goes back to its driver, or the message says
+    // how to give it back.
+    let host = root.join("host");
+    fs::create_dir_all(host.join("bus/pci/drivers/e1000e")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../drivers/e1000e",
+        host.join("bus/pci/devices/0000:02:00.0/driver"),
+    )
+    .unwrap();
+    let bind = host.join("bus/pci/drivers/virtio-pci/bind");
+    for can_bind in [true, false] {
+        if can_bind {
+            fs::write(&bind, "").unwrap();
+        } else {
+            fs::remove_file(&bind).unwrap();
+        }
+        fs::write(&unbind, "").unwrap();
+        let out = run(&root, &["assign", "os2", "0000:01:00.0", "0000:02:00.0"]);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cannot unbind 0000:02:00.0 from its host driver e1000e"),
+            "{err}"
+        );
+        if can_bind {
+            assert!(
+                err.ends_with("; 0000:01:00.0 is back with host driver virtio-pci\n"),
+                "{err}"
+            );
+            assert_eq!(fs::read(&bind).unwrap(), b"0000:01:00.0");
+        } else {
+            assert!(
+                err.contains("; cannot give 0000:01:00.0 back to virtio-pci (writing ")
+                    && err.contains("bus/pci/drivers/virtio-pci/bind)"),
+                "{err}"
+            );
+        }
+        assert_eq!(fs::read(&unbind).unwrap(), b"0000:01:00.0");
+        assert_eq!(fs::read(&devices).unwrap(), b"");
+    }
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn release_writes_what_remains() {
+    let root = pci_tree("release");
+    let devices = root.join("os2/devices");
+    // One of two: the other stays (the module lists them as it likes).
+    fs::write(&devices, "0000:02:00.0\n0000:01:00.0\n").unwrap();
+    let out = run(&root, &["release", "os2", "02:00.0"]);
+    assert_eq!(
+        text(&out),
+        "os2: released 0000:02:00.0 (the module resets it and hands it back to the host)\n"
+    );
+    assert!(fs::read_to_string(&devices)
+        .unwrap()
+        .starts_with("0000:01:00.0\n"));
+    // Not os2's.
+    fs::write(&devices, "0000:01:00.0\n").unwrap();
+    let out = run(&root, &["release", "os2", "0000:02:00.0"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("0000:02:00.0 is not os2's (it owns: 0000:01:00.0)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fs::read_to_string(&devices).unwrap(), "0000:01:00.0\n");
+    // All: an empty line.
+    fs::write(&devices, "0000:01:00.0\n").unwrap();
+    let out = run(&root, &["release", "os2"]);
+    assert!(text(&out).contains("os2: released 0000:01:00.0"));
+    assert!(fs::read_to_string(&devices).unwrap().starts_with('\n'));
+    // Nothing to release: nothing written.
+    fs::write(&devices, "").unwrap();
+    let out = run(&root, &["release", "os2"]);
+    assert_eq!(
+        text(&out),
+        "os2 owns no PCI functions: nothing to release\n"
+    );
+    assert_eq!(fs::read(&devices).unwrap(), b"");
+    // A module without the file.
+    let out = run(&root, &["release", "os3"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("devices does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn status_lists_devices() {
+    let root = pci_tree("status-devices");
+    fs::write(root.join("os2/devices"), "0000:01:00.0\n0000:02:00.0\n").unwrap();
+    let out = run(&root, &["status"]);
+    let shown = text(&out);
+    assert!(
+        shown.contains("  cmdline   console=ttyS1 noapic\n  devices   0000:01:00.0,0000:02:00.0\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("os3:\n") && shown.contains("  devices   none\n"),
+        "{shown}"
+    );
+    let v: Value = serde_json::from_slice(ok(&run(&root, &["status", "--json"]))).unwrap();
+    assert_eq!(
+        v["partitions"][0]["devices"],
+        json!(["0000:01:00.0", "0000:02:00.0"])
+    );
+    assert_eq!(v["partitions"][1]["devices"], json!([]), "no file: none");
+    // What the module reports but cannot be parsed: null, and a note.
+    fs::write(root.join("os2/devices"), "0000:01:00\n").unwrap();
+    let v: Value = serde_json::from_slice(ok(&run(&root, &["status", "os2", "--json"]))).unwrap();
+    assert_eq!(v["partitions"][0]["devices"], Value::Null);
+    assert_eq!(v["partitions"][0]["state"], "running");
+    let shown = text(&run(&root, &["status", "os2"]));
+    assert!(
+        shown.contains("  devices   (the module reports malformed "),
+        "{shown}"
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+/// A synthetic bzImage (protocol 2.15, 64-bit, relocatable, 12 KiB payload,
+/// 1 MiB init_size), as the loader's unit tests build one.
+fn synthetic_bzimage() -> Vec<u8> {
+    let payload = 0x3000usize;
+    let mut d = vec![0u8; 4 * 512 + payload];
+    let mut put = |off: usize, bytes: &[u8]| d[off..off + bytes.len()].copy_from_slice(bytes);
+    put(0x1f1, &[3]); // setup_sects
+    put(0x1f4, &((payload / 16) as u32).to_le_bytes()); // syssize
+    put(0x1fe, &0xaa55u16.to_le_bytes());
+    put(0x200, &[0xeb, 0x6a]); // the header ends at 0x26c
+    put(0x202, b"HdrS");
+    put(0x206, &0x020fu16.to_le_bytes());
+    put(0x211, &[0x01]); // loadflags: LOADED_HIGH
+    put(0x214, &0x10_0000u32.to_le_bytes()); // code32_start
+    put(0x22c, &0x7fff_ffffu32.to_le_bytes()); // initrd_addr_max
+    put(0x230, &0x20_0000u32.to_le_bytes()); // kernel_alignment
+    put(0x234, &[1, 21]); // relocatable, min_alignment
+    put(0x236, &1u16.to_le_bytes()); // xloadflags: XLF_KERNEL_64
+    put(0x238, &2047u32.to_le_bytes()); // cmdline_size
+    put(0x258, &0x100_0000u64.to_le_bytes()); // pref_address
+    put(0x260, &0x10_0000u32.to_le_bytes()); // init_size
+    d
+}
+
+/// The `  cmdline   ...` line `load` printed.
+fn loaded_cmdline(shown: &str) -> String {
+    shown
+        .lines()
+        .find_map(|l| l.strip_prefix("  cmdline   "))
+        .unwrap_or_else(|| panic!("no cmdline in:\n{shown}"))
+        .to_string()
+}
+
+#[test]
+fn load_with_and_without_devices() {
+    let root = pci_tree("load-devices");
+    let image = root.join("bzImage");
+    fs::write(&image, synthetic_bzimage()).unwrap();
+    put(&root, "os2/load", b"");
+    let image = image.to_str().unwrap();
+    let tail = "panic=0 softlockup_panic=1 nmi_watchdog=panic no_ipi_broadcast=1 reboot=acpi";
+
+    // No devices: pci=off, as before.
+    let out = run(&root, &["load", "os2", image, "--no-console-region"]);
+    let shown = text(&out);
+    assert_eq!(
+        loaded_cmdline(&shown),
+        format!("console=ttyS1 noapic acpi=noirq pci=off tsc_early_khz=2500000 reserve=0x2e8,16,0x300,256 {tail}")
+    );
+    assert!(shown.contains("  devices   none\n"), "{shown}");
+    let blob = fs::read(root.join("os2/load")).unwrap();
+    assert_eq!(&blob[..8], b"MINTLOAD");
+
+    // A module without the file: no devices either.
+    fs::remove_file(root.join("os2/devices")).unwrap();
+    let out = run(&root, &["load", "os2", image, "--no-console-region"]);
+    assert!(loaded_cmdline(&text(&out)).contains(" pci=off "));
+
+    // Two functions on two buses: ECAM, not the config ports.
+    fs::write(root.join("os2/devices"), "0000:01:00.0\n0000:02:00.0\n").unwrap();
+    let out = run(&root, &["load", "os2", image, "--no-console-region"]);
+    let shown = text(&out);
+    let line = loaded_cmdline(&shown);
+    assert_eq!(
+        line,
+        format!(
+            "console=ttyS1 noapic acpi=noirq pci=noearly tsc_early_khz=2500000 \
+             reserve=0x2e8,16,0x300,256,0xcf8,8 {tail}"
+        )
+    );
+    assert!(!line.contains("pci=off"), "{line}");
+    assert!(
+        shown.contains("  devices   0000:01:00.0,0000:02:00.0\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "            bus 0000:01: ECAM 0xb0100000-0xb01fffff, memory 0xfc000000-0xfc003fff \
+             0xfe800000-0xfe800fff, I/O 0xc000-0xc03f\n"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "            bus 0000:02: ECAM 0xb0200000-0xb02fffff, memory 0xfe600000-0xfe603fff, I/O none\n"
+        ),
+        "{shown}"
+    );
+    // `defaults` agrees.
+    let out = run(&root, &["defaults", "os2", "--no-console-region"]);
+    assert_eq!(text(&out).trim_end(), line);
+    // os5 has no UART.
+    let out = run(
+        &root,
+        &["defaults", "os5", "--with-devices", "--no-console-region"],
+    );
+    assert_eq!(
+        text(&out).trim_end(),
+        format!("8250.nr_uarts=0 noapic acpi=noirq pci=noearly tsc_early_khz=2500000 reserve=0x2e8,280,0xcf8,8 {tail}")
+    );
+
+    // A host without ECAM: refused before anything is written.
+    fs::remove_file(root.join("host/firmware/acpi/tables/MCFG")).unwrap();
+    fs::write(root.join("os2/load"), b"").unwrap();
+    let out = run(&root, &["load", "os2", image]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "os2 owns PCI functions 0000:01:00.0,0000:02:00.0: the host has no ACPI MCFG table"
+        ) && err.contains("a partition with devices needs PCI Express ECAM (MCFG)"),
+        "{err}"
+    );
+    assert_eq!(fs::read(root.join("os2/load")).unwrap(), b"");
     let _ = fs::remove_dir_all(&root);
 }

@@ -48,15 +48,22 @@ pub enum Profile {
     /// extended interrupt mode (`intel-iommu,intremap=on,eim=on`): the host
     /// runs in x2APIC mode, as servers do.
     X2apic,
+    /// `-machine q35` without an IOMMU: PCI Express (ECAM, root ports) with
+    /// the host in xAPIC mode and no interrupt remapping. Only scenarios
+    /// that need PCI Express run here (the device scenario).
+    Q35,
 }
 
 impl Profile {
     /// Every profile, in the order the tests run them.
-    pub const ALL: [Profile; 2] = [Profile::Pc, Profile::X2apic];
+    pub const ALL: [Profile; 3] = [Profile::Pc, Profile::Q35, Profile::X2apic];
+    /// The profiles a scenario runs on unless it says otherwise.
+    pub const CLASSIC: [Profile; 2] = [Profile::Pc, Profile::X2apic];
 
     fn args(self) -> &'static [&'static str] {
         match self {
             Profile::Pc => &["-machine", "pc"],
+            Profile::Q35 => &["-machine", "q35"],
             Profile::X2apic => &[
                 "-machine",
                 "q35",
@@ -71,6 +78,7 @@ impl Profile {
         match self {
             Profile::Pc => "pc",
             Profile::X2apic => "x2apic",
+            Profile::Q35 => "q35",
         }
     }
 }
@@ -109,7 +117,7 @@ impl Default for Machine {
             initrd: None,
             accel: Accel::Tcg,
             profile: Profile::Pc,
-            profiles: &Profile::ALL,
+            profiles: &Profile::CLASSIC,
             extra_args: Vec::new(),
         }
     }

@@ -66,6 +66,7 @@ const OTHER_PACKAGES: &[&str] = &[
     "libssl-dev",
     "cpio",
     "busybox-static",
+    "e2fsprogs",
     "acpica-tools",
     "xz-utils",
     "make",

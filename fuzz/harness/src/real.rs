@@ -177,6 +177,7 @@ pub fn default_cmdline(window: MemRange) -> anyhow::Result<String> {
             tsc_khz: 2_000_000,
             no_uart: false,
             region: layout,
+            pci: false,
         },
         None,
     )?)
@@ -196,6 +197,7 @@ pub fn assemble_default(
         low_ram: 0x11000..0x20000,
         apic_ids: vec![1],
         pm_timer_port: 0x608,
+        pci: Vec::new(),
     };
     let line = default_cmdline(window)?;
     let a = assemble::assemble(

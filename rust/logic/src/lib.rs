@@ -14,5 +14,6 @@ pub mod fadt;
 pub mod load_image;
 pub mod memrange;
 pub mod name;
+pub mod pcilist;
 pub mod ramoops;
 pub mod state;

@@ -15,6 +15,7 @@
 mod apic256;
 mod console;
 mod containment;
+mod devices;
 mod guest_faults;
 mod lifecycle;
 mod module_load;
@@ -88,6 +89,7 @@ const SCENARIOS: &[Scenario] = &[
     console::SCENARIO,
     multicore::SCENARIO,
     containment::SCENARIO,
+    devices::SCENARIO,
     apic256::SCENARIO,
     soak::SCENARIO,
 ];
@@ -248,6 +250,8 @@ pub fn kernel_problems(log: &str) -> Vec<String> {
         "is not initialized, yet",
         // RCU stall detector
         "detected stall",
+        // A NIC that stopped transmitting (the net core's TX watchdog).
+        "NETDEV WATCHDOG",
     ];
     log.lines()
         .filter(|l| BAD.iter().any(|b| l.contains(b)))
@@ -371,7 +375,10 @@ fn expect_profile(host: &str, profile: Profile, f: &mut Vec<String>) {
     let x2apic = host.contains("Switched APIC routing to: cluster x2apic")
         || host.contains("Switched APIC routing to: physical x2apic");
     match profile {
-        Profile::Pc if x2apic => f.push("profile pc: the host runs in x2APIC mode".into()),
+        Profile::Pc | Profile::Q35 if x2apic => f.push(format!(
+            "profile {}: the host runs in x2APIC mode",
+            profile.name()
+        )),
         Profile::X2apic if !x2apic => {
             f.push("profile x2apic: the host's log does not show x2APIC routing".into())
         }

@@ -102,6 +102,7 @@ pub fn checked(data: &[u8]) -> Result<(), String> {
         low_ram: 0x11000..0x20000,
         apic_ids,
         pm_timer_port,
+        pci: Vec::new(),
     };
     let entry = if flags & ENTRY_64 != 0 {
         Entry::Decompressed64

@@ -1,0 +1,340 @@
+//! Scenario `devices`: a partition owns two PCI functions, a virtio disk and
+//! a virtio NIC, each alone behind its own PCIe root port on q35, drives them
+//! with its in-tree drivers and MSIs, and talks to the host over QEMU's
+//! emulated link; at destroy both go back to the host, which finds what the
+//! partition wrote on the disk. Refusals of functions that cannot be given
+//! away are checked first. On the `x2apic` profile (interrupt remapping on)
+//! every claim must be refused, naming `intremap=off`.
+//!
+//! The machine: the host's own virtio NIC on bus 0 (00:03.0), root ports at
+//! 00:04.0, 00:05.0, 00:06.0 (buses 1, 2, 3) holding the disk (01:00.0), the
+//! partition's NIC (02:00.0) and a `pci-testdev` without MSI (03:00.0). The
+//! two NICs share a QEMU hub (and a third, empty port): link-local
+//! addresses, nothing routed off the machine. The disk is an ext4 image made here holding a random nonce.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{check_cases, expect_marker, marker, Logs, Scenario};
+use crate::qemu::{Machine, Profile};
+
+fn disk_image() -> PathBuf {
+    crate::paths::out().join("devices-disk.img")
+}
+
+fn disk_nonce_file() -> PathBuf {
+    crate::paths::out().join("devices-disk.nonce")
+}
+
+/// A fresh 64 MiB ext4 image whose `/nonce` holds a new random value (also
+/// kept beside it for the check).
+fn make_disk() -> std::io::Result<PathBuf> {
+    let out = crate::paths::out();
+    fs::create_dir_all(&out)?;
+    let nonce = super::nonce();
+    let root = out.join("devices-disk-root");
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root)?;
+    fs::write(root.join("nonce"), format!("{nonce}\n"))?;
+    fs::write(disk_nonce_file(), &nonce)?;
+    let img = disk_image();
+    let _ = fs::remove_file(&img);
+    let st = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-d"])
+        .arg(&root)
+        .arg(&img)
+        .arg("64M")
+        .status()?;
+    if !st.success() {
+        return Err(std::io::Error::other(format!("mke2fs failed: {st}")));
+    }
+    Ok(img)
+}
+
+pub fn machine() -> Machine {
+    let img = make_disk().unwrap_or_else(|e| {
+        eprintln!("devices: cannot make the disk image: {e}");
+        disk_image()
+    });
+    let args = [
+        "-netdev",
+        "hubport,id=hn0,hubid=0",
+        "-device",
+        "virtio-net-pci,netdev=hn0,bus=pcie.0,addr=0x3",
+        "-device",
+        "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x4",
+        "-drive",
+        &format!("if=none,id=d2,format=raw,file={}", img.display()),
+        "-device",
+        "virtio-blk-pci,drive=d2,bus=rp1",
+        "-device",
+        "pcie-root-port,id=rp2,bus=pcie.0,chassis=2,addr=0x5",
+        "-netdev",
+        "hubport,id=hn1,hubid=0",
+        // A third port with no NIC: it takes (and drops) every frame, as a
+        // real switch port with nothing behind it does. Without it the
+        // host's NIC cannot transmit while os2's is not receiving (between
+        // the hand-over and os2's driver), and its TX queue times out.
+        "-netdev",
+        "hubport,id=hn9,hubid=0",
+        "-device",
+        "virtio-net-pci,netdev=hn1,bus=rp2",
+        "-device",
+        "pcie-root-port,id=rp3,bus=pcie.0,chassis=3,addr=0x6",
+        "-device",
+        "pci-testdev,bus=rp3",
+    ]
+    .map(String::from)
+    .to_vec();
+    Machine {
+        cpus: 2,
+        mem_mib: 1024,
+        append: "memmap=256M$0x20000000".into(),
+        serials: 2,
+        profiles: &[Profile::Q35, Profile::X2apic],
+        extra_args: args,
+        ..Machine::default()
+    }
+}
+
+pub const SCENARIO: Scenario = Scenario {
+    name: "devices",
+    machine,
+    timeout: Duration::from_secs(420),
+    check,
+};
+
+/// The value after `key=` in a partition line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// The first line of the partition's console containing `tag`.
+fn os2_line<'a>(os2: &'a str, tag: &str) -> Option<&'a str> {
+    os2.lines().find(|l| l.contains(&format!("] {tag}")))
+}
+
+fn check(logs: &Logs) -> Vec<String> {
+    let host = logs.host();
+    let os2 = &logs.serial[1];
+    let mut f = Vec::new();
+    expect_marker(host, "insmod-rc", "0", &mut f);
+    expect_marker(
+        host,
+        "drivers-at-boot",
+        "virtio-pci virtio-pci virtio-pci none",
+        &mut f,
+    );
+    let busy = "resource busy";
+    let invalid = "invalid argument";
+    f.extend(check_cases(
+        host,
+        &[
+            ("bdf-malformed", invalid, Some("devices: malformed PCI address")),
+            ("bdf-missing", "no such device", Some("0000:07:00.0: no such PCI function")),
+            (
+                "driver-bound",
+                busy,
+                Some("0000:01:00.0: bound to host driver virtio-pci: echo 0000:01:00.0 > /sys/bus/pci/drivers/virtio-pci/unbind"),
+            ),
+            ("bridge", invalid, Some("0000:00:04.0: is a bridge")),
+            ("shares-bus", invalid, Some("0000:00:1f.2: shares bus 00 with")),
+            ("no-msi", invalid, Some("0000:03:00.0: has no MSI or MSI-X capability")),
+        ],
+    ));
+    expect_marker(
+        host,
+        "after-refusals",
+        "[] virtio-pci virtio-pci virtio-pci",
+        &mut f,
+    );
+    let ir = marker(host, "ir").unwrap_or("").trim() == "yes";
+    if ir {
+        // Interrupt remapping: the host driver was unbound, the claim refused.
+        match marker(host, "assign-rc") {
+            Some(v) if !v.starts_with("0 ") && v.contains("intremap=off") => {}
+            other => f.push(format!(
+                "with interrupt remapping, assign was not refused naming intremap=off: {other:?}"
+            )),
+        }
+        expect_marker(host, "devices", "[] none none", &mut f);
+        expect_marker(host, "rmmod-rc", "0", &mut f);
+        super::expect_clean_kernel_log(host, &mut f);
+        return f;
+    }
+    match marker(host, "assign-rc") {
+        Some(v) if v.trim_end() == "0" || v.starts_with("0 ") => {}
+        other => f.push(format!("assign failed: {other:?}")),
+    }
+    expect_marker(
+        host,
+        "devices",
+        "[0000:01:00.0 0000:02:00.0 ] mint mint",
+        &mut f,
+    );
+    f.extend(check_cases(
+        host,
+        &[
+            (
+                "one-bad",
+                busy,
+                Some("os3: devices: 0000:01:00.0: owned by os2"),
+            ),
+            ("running", busy, None),
+        ],
+    ));
+    expect_marker(host, "os3-devices", "[]", &mut f);
+    expect_marker(host, "host-nic-rc", "0", &mut f);
+    expect_marker(host, "load-rc", "0", &mut f);
+    // ECAM only: no `pci=off`, no early config cycles, and the shared
+    // config ports 0xcf8-0xcff reserved (among the legacy ports).
+    match marker(host, "cmdline-pci") {
+        Some(v)
+            if v.split_whitespace().any(|w| w == "pci=noearly")
+                && !v.contains("pci=off")
+                && v.split_whitespace()
+                    .filter_map(|w| w.strip_prefix("reserve="))
+                    .any(|r| {
+                        r.split(',')
+                            .collect::<Vec<_>>()
+                            .chunks(2)
+                            .any(|c| c == ["0xcf8", "8"])
+                    }) => {}
+        other => f.push(format!(
+            "os2's command line does not keep it off the config ports: {other:?}"
+        )),
+    }
+    expect_marker(host, "start-rc", "0", &mut f);
+    expect_marker(
+        host,
+        "devices-running",
+        "[0000:01:00.0 0000:02:00.0 ]",
+        &mut f,
+    );
+
+    // The partition: exactly its two functions, bound to its own drivers.
+    match os2_line(os2, "DEV-PCI ") {
+        Some(l)
+            if l.trim_end()
+                .ends_with("DEV-PCI 0000:01:00.0=virtio-pci 0000:02:00.0=virtio-pci") => {}
+        other => f.push(format!(
+            "os2 does not see exactly its two functions: {other:?}"
+        )),
+    }
+    match os2_line(os2, "DEV-VIRTIO ") {
+        Some(l) if l.contains("virtio_blk") && l.contains("virtio_net") => {}
+        other => f.push(format!("os2's virtio drivers: {other:?}")),
+    }
+    match os2_line(os2, "DEV-MSI-LINES ").and_then(|l| l.split_whitespace().last()) {
+        Some(n) if n.parse::<u32>().is_ok_and(|n| n >= 2) => {}
+        other => f.push(format!("os2 has no PCI-MSI interrupts: {other:?}")),
+    }
+    // Its disk: the nonce the harness wrote, and its own file.
+    let disk_nonce = fs::read_to_string(disk_nonce_file()).unwrap_or_default();
+    match os2_line(os2, "DEV-DISK-NONCE ") {
+        Some(l) if !disk_nonce.is_empty() && l.trim_end().ends_with(disk_nonce.trim()) => {}
+        other => f.push(format!(
+            "os2 did not read the disk's nonce {disk_nonce:?}: {other:?}"
+        )),
+    }
+    for (tag, want) in [
+        ("DEV-MOUNT ", "rc=0"),
+        ("DEV-DISK-WRITTEN ", "rc=0"),
+        ("DEV-NIC ", "rc=0"),
+    ] {
+        if !os2_line(os2, tag).is_some_and(|l| l.contains(want)) {
+            f.push(format!(
+                "os2: {tag}{want} missing: {:?}",
+                os2_line(os2, tag)
+            ));
+        }
+    }
+    // The link, both ways: pings, and 8 MiB each way with matching hashes.
+    match os2_line(os2, "DEV-PING ") {
+        Some(l) if field(l, "rc") == Some("0") && field(l, "replies") == Some("3") => {}
+        other => f.push(format!("os2 -> host ping: {other:?}")),
+    }
+    match marker(host, "host-ping-rc") {
+        Some(v) if v.trim() == "0 3" => {}
+        other => f.push(format!("host -> os2 ping: {other:?}")),
+    }
+    let host_blob = marker(host, "host-blob").unwrap_or("").trim();
+    match os2_line(os2, "DEV-WGET ") {
+        Some(l)
+            if field(l, "rc") == Some("0")
+                && host_blob.len() == 64
+                && field(l, "sha") == Some(host_blob) => {}
+        other => f.push(format!(
+            "os2 did not fetch the host's file intact ({host_blob}): {other:?}"
+        )),
+    }
+    let os2_blob = os2_line(os2, "DEV-SERVING ").and_then(|l| field(l, "sha"));
+    match (marker(host, "host-wget-rc"), os2_blob) {
+        (Some(v), Some(sha)) if sha.len() == 64 && v.trim() == format!("0 {sha}") => {}
+        other => f.push(format!(
+            "the host did not fetch os2's file intact: {other:?}"
+        )),
+    }
+    // Its MSIs counted the I/O.
+    match os2_line(os2, "DEV-DONE ") {
+        Some(l) => {
+            let n = |k| field(l, k).and_then(|v| v.parse::<u64>().ok());
+            match (n("msi_before"), n("msi_after")) {
+                (Some(a), Some(b)) if b > a + 100 => {}
+                other => f.push(format!(
+                    "os2's MSI counts did not grow under I/O: {other:?} ({l})"
+                )),
+            }
+        }
+        None => f.push("os2 never reported DEV-DONE".into()),
+    }
+    expect_marker(host, "state", "running", &mut f);
+    expect_marker(host, "host-nic-after", "virtio-pci up", &mut f);
+    // The hand-back: the host's drivers again, the disk with os2's file.
+    expect_marker(host, "destroy-rc", "0", &mut f);
+    expect_marker(host, "drivers-after", "virtio-pci virtio-pci", &mut f);
+    match marker(host, "host-mount-rc") {
+        Some(v) if v.starts_with("0 vd") => {}
+        other => f.push(format!(
+            "the host could not mount the disk it got back: {other:?}"
+        )),
+    }
+    expect_marker(host, "host-reads-nonce", disk_nonce.trim(), &mut f);
+    let os2_file = format!("os2-wrote-{}", logs.nonce);
+    expect_marker(host, "host-reads-os2", &os2_file, &mut f);
+    // And independently of both kernels: the image itself holds the file.
+    match Command::new("debugfs")
+        .args(["-R", "cat /os2-file"])
+        .arg(disk_image())
+        .output()
+    {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == os2_file => {}
+        Ok(o) => f.push(format!(
+            "the disk image does not hold os2's file: {:?}",
+            String::from_utf8_lossy(&o.stdout)
+        )),
+        Err(e) => f.push(format!("debugfs: {e}")),
+    }
+    expect_marker(host, "rmmod-rc", "0", &mut f);
+    let dmesg = super::section(host, "dmesg").unwrap_or("");
+    for want in [
+        "0000:01:00.0: mint: claimed for os2",
+        "0000:02:00.0: mint: claimed for os2",
+        "0000:01:00.0: mint: os2: handed back to the host (driver virtio-pci)",
+        "0000:02:00.0: mint: os2: handed back to the host (driver virtio-pci)",
+    ] {
+        if !dmesg.contains(want) {
+            f.push(format!("host kernel log lacks {want:?}"));
+        }
+    }
+    super::expect_clean_kernel_log(host, &mut f);
+    f.extend(
+        super::kernel_problems(os2)
+            .into_iter()
+            .map(|l| format!("os2 kernel log: {l}")),
+    );
+    f
+}
