@@ -65,6 +65,13 @@ httpd -p 169.254.0.1:8080 -h /srv
 
 load os2 "$NONCE" "mint.action=devices"
 echo "@@ load-rc $?"
+# QEMU traces every port access from here (the harness switches it on), to
+# count the partition's accesses to the shared config ports 0xcf8/0xcfc.
+# The host reads a config register through them once, so the trace shows
+# it was on (CPU 0's accesses).
+echo "@@ trace-on"
+sleep 3
+head -c 4 /sys/bus/pci/devices/0000:00:00.0/config > /dev/null
 echo "@@ cmdline-pci $(tr ' ' '\n' < $P/cmdline | grep -E '^(pci=|reserve=)' | tr '\n' ' ')"
 echo start > $P/state
 echo "@@ start-rc $?"
@@ -76,6 +83,8 @@ echo "@@ host-ping-rc $? $(grep -c 'bytes from' /tmp/ping.out)"
 wget -q -O /tmp/os2blob http://169.254.0.2:8080/blob
 echo "@@ host-wget-rc $? $(sha256sum < /tmp/os2blob | cut -c1-64)"
 echo "@@ os2-done $(wait_console 'DEV-DONE' 120)"
+echo "@@ trace-off"
+sleep 2
 echo "@@ state $(state os2)"
 echo "@@ host-nic-after $(drv $HOSTNIC) $(cat /sys/class/net/eth0/operstate)"
 

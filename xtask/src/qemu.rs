@@ -105,6 +105,11 @@ pub struct Machine {
     /// More QEMU arguments, after the others (a second `-smp` merges with
     /// the first, so it can add a topology to `cpus`).
     pub extra_args: Vec<String>,
+    /// QEMU trace events switched on and off by the host's script: when
+    /// the host console prints `@@ trace-on` the harness enables these
+    /// events (a glob, through QMP), at `@@ trace-off` it disables them;
+    /// QEMU writes the trace to `qemu-trace.log` in the log directory.
+    pub trace: Option<&'static str>,
 }
 
 impl Default for Machine {
@@ -119,6 +124,7 @@ impl Default for Machine {
             profile: Profile::Pc,
             profiles: &Profile::CLASSIC,
             extra_args: Vec::new(),
+            trace: None,
         }
     }
 }
@@ -130,6 +136,10 @@ pub struct Qemu {
     pub serial: Vec<PathBuf>,
     /// QEMU's own messages.
     stderr: PathBuf,
+    /// The QMP socket, if the machine has one (see [`Machine::trace`]).
+    pub qmp: Option<PathBuf>,
+    /// Where QEMU writes trace events.
+    pub trace_log: PathBuf,
 }
 
 /// Host command line parts every boot uses: the console, and a clean panic
@@ -167,6 +177,16 @@ impl Qemu {
             cmd.arg("-serial").arg(format!("file:{}", path.display()));
             serial.push(path);
         }
+        let trace_log = log_dir.join("qemu-trace.log");
+        let _ = fs::remove_file(&trace_log);
+        let qmp = machine.trace.map(|_| log_dir.join("qmp.sock"));
+        if let Some(sock) = &qmp {
+            let _ = fs::remove_file(sock);
+            cmd.arg("-qmp")
+                .arg(format!("unix:{},server=on,wait=off", sock.display()))
+                .arg("-D")
+                .arg(&trace_log);
+        }
         let stderr = log_dir.join("qemu-stderr.log");
         let stderr_file = fs::File::create(&stderr)
             .with_context(|| format!("cannot create {}", stderr.display()))?;
@@ -178,6 +198,8 @@ impl Qemu {
             child,
             serial,
             stderr,
+            qmp,
+            trace_log,
         })
     }
 
@@ -240,6 +262,50 @@ impl Qemu {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Runs one QMP command (a JSON object) on the socket `sock` and returns
+/// QEMU's answer line; an `error` answer is an error.
+pub fn qmp(sock: &Path, command: &str) -> Result<String> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixStream;
+    let stream = UnixStream::connect(sock)
+        .with_context(|| format!("cannot connect to QMP at {}", sock.display()))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    // Every answer is one line; events (which carry "event") are skipped.
+    let answer = |reader: &mut BufReader<UnixStream>| -> Result<String> {
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                bail!("QMP closed the connection");
+            }
+            if !line.contains("\"event\"") {
+                return Ok(line.trim().to_string());
+            }
+        }
+    };
+    answer(&mut reader)?; // the greeting
+    for cmd in [r#"{"execute":"qmp_capabilities"}"#, command] {
+        writer.write_all(cmd.as_bytes())?;
+        writer.write_all(b"\n")?;
+        let a = answer(&mut reader)?;
+        if a.contains("\"error\"") {
+            bail!("QMP {cmd}: {a}");
+        }
+        if cmd == command {
+            return Ok(a);
+        }
+    }
+    unreachable!()
+}
+
+/// The QMP command that switches the trace events matching `glob` on or off.
+pub fn trace_command(glob: &str, on: bool) -> String {
+    format!(
+        r#"{{"execute":"trace-event-set-state","arguments":{{"name":"{glob}","enable":{on}}}}}"#
+    )
 }
 
 impl Drop for Qemu {

@@ -98,6 +98,31 @@ const LOAD_IMAGE_DICT: &[&[u8]] = &[
     b"\x00\x00\x01\x00",
 ];
 
+const PCI_DICT: &[&[u8]] = &[
+    b"0x",
+    b"0x0000000000000000",
+    b"0x000000000000ffff",
+    b"0xffffffffffffffff",
+    b"0x0000000000040101",
+    b"0x0000000000040200",
+    b"0x0000000000046200",
+    b"0x000000000014220c",
+    b"0x0000000020000000",
+    b"0x0000000000000212",
+    b" ",
+    b"\n",
+    b"MCFG",
+    b"\x3c\x00\x00\x00",
+    b"\x00\x00\x00\xb0\x00\x00\x00\x00",
+    b"\x00\x00\x00\xff",
+    b"0000:",
+    b":00.0",
+    b"1f.7",
+    b",",
+    b":",
+    b".",
+];
+
 /// Every target, in the order runs report them.
 pub static TARGETS: &[Target] = &[
     Target {
@@ -195,6 +220,14 @@ pub static TARGETS: &[Target] = &[
         max_len: 8 << 10,
         dict: &[b"DBGC", b"====", b"-D\n", b"-C\n", b"Panic#", b"Oops#", b"Kernel panic - not syncing: ", b"\n"],
         seeds: seeds::ramoops,
+    },
+    Target {
+        name: "pci_sysfs",
+        about: "mint-kexec pci::parse_resource / parse_mcfg, mint-logic pcilist (the devices file), against reference models; BARs fit their kind, ECAM aligned, BDF round trip",
+        run: targets::pci::pci_sysfs,
+        max_len: 2048,
+        dict: PCI_DICT,
+        seeds: seeds::pci_sysfs,
     },
 ];
 

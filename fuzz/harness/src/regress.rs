@@ -185,5 +185,6 @@ mod tests {
         load_image,
         assemble,
         ramoops,
+        pci_sysfs,
     );
 }

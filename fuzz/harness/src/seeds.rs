@@ -18,7 +18,7 @@ use mint_logic::memrange::MemRange;
 use crate::input::Writer;
 use crate::real::{self, Real};
 use crate::targets::{
-    assemble as assemble_t, initrd as initrd_t, kernel, load_image as load_image_t,
+    assemble as assemble_t, initrd as initrd_t, kernel, load_image as load_image_t, pci as pci_t,
     ramoops as ramoops_t,
 };
 use crate::Target;
@@ -535,4 +535,39 @@ pub fn ramoops(_: &Real) -> Vec<Seed> {
         v.push(seed("real-console-wrapped", ramoops_t::input(None, &zone)));
     }
     v
+}
+
+/// MCFG tables (binary, so generated here; the `resource` files and
+/// `devices` lists are text, in `fuzz/seeds/pci_sysfs/`): QEMU q35's (one
+/// entry, 256 buses at 0xb0000000), a one-bus ECAM as a microVM's, two
+/// segments, and q35's with bytes past its length.
+pub fn pci_sysfs(_: &Real) -> Vec<Seed> {
+    let q35 = pci_t::mcfg_table(&[(0xb000_0000, 0, 0, 0xff)]);
+    let mut padded = q35.clone();
+    padded.extend_from_slice(&[0; 16]);
+    let tables = [
+        ("mcfg-q35", q35),
+        ("mcfg-one-bus", pci_t::mcfg_table(&[(0xeec0_0000, 0, 0, 0)])),
+        (
+            "mcfg-two-segments",
+            pci_t::mcfg_table(&[(0xb000_0000, 0, 0, 0x7f), (0x38_0000_0000, 1, 0x80, 0xff)]),
+        ),
+        ("mcfg-q35-padded", padded),
+    ];
+    tables
+        .into_iter()
+        .map(|(name, t)| {
+            let len = u32::from_le_bytes([t[4], t[5], t[6], t[7]]) as usize;
+            assert_eq!(
+                t[..len].iter().fold(0u8, |a, &b| a.wrapping_add(b)),
+                0,
+                "{name}: checksum"
+            );
+            assert!(
+                mint_kexec::pci::parse_mcfg(&t).is_ok(),
+                "the {name} seed parses"
+            );
+            seed(name, t)
+        })
+        .collect()
 }

@@ -54,6 +54,8 @@ pub struct Logs {
     pub nonce: String,
     /// SHA-256 of the bzImage QEMU booted, hex.
     pub bzimage_sha256: String,
+    /// The lines of QEMU's trace (see `Machine::trace`), empty without one.
+    pub trace: Vec<String>,
 }
 
 /// One line of serial output and when the harness read it.
@@ -415,7 +417,18 @@ fn run_scenario(
     let mut qemu = Qemu::boot(artifacts, &machine, &log_dir)?;
     let start = Instant::now();
     let mut lines = Vec::new();
+    let qmp = qemu.qmp.clone();
+    let mut trace_errors = Vec::new();
     let ended = qemu.follow(timeout, |port, text| {
+        if let (Some(sock), Some(glob), 0) = (&qmp, machine.trace, port) {
+            for (mark, on) in [("@@ trace-on", true), ("@@ trace-off", false)] {
+                if text.lines().any(|l| l.trim_end() == mark) {
+                    if let Err(e) = crate::qemu::qmp(sock, &crate::qemu::trace_command(glob, on)) {
+                        trace_errors.push(format!("{mark}: {e:#}"));
+                    }
+                }
+            }
+        }
         for l in text.lines() {
             lines.push(Stamped {
                 at: start.elapsed(),
@@ -432,9 +445,20 @@ fn run_scenario(
         lines,
         nonce,
         bzimage_sha256: sha256_hex(&artifacts.bzimage),
+        // Only the PCI configuration port accesses are kept (the trace of
+        // every port and MMIO access is large).
+        trace: std::fs::read(&qemu.trace_log)
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .filter(|l| l.contains("'pci-conf-"))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     drop(qemu);
-    let mut failures = Vec::new();
+    let mut failures = trace_errors;
     if let Err(e) = ended {
         failures.push(format!("{e:#}"));
     }

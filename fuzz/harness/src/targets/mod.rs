@@ -5,5 +5,6 @@ pub mod fadt;
 pub mod initrd;
 pub mod kernel;
 pub mod load_image;
+pub mod pci;
 pub mod ramoops;
 pub mod text;
