@@ -88,10 +88,16 @@ sleep 2
 echo "@@ state $(state os2)"
 echo "@@ host-nic-after $(drv $HOSTNIC) $(cat /sys/class/net/eth0/operstate)"
 
-# Destroy: both functions are reset and probed by the host's drivers again.
+# A surprise: the host removes the NIC's function while os2 owns it (and
+# runs). The module only logs it; the hand-back skips it; a rescan finds it.
+echo 1 > /sys/bus/pci/devices/$NIC/remove
+echo "@@ nic-removed $? $(state os2) $([ -e /sys/bus/pci/devices/$NIC ] && echo present || echo gone)"
+
+# Destroy: the disk is reset and probed by the host's driver again.
 echo stop > $P/state
 echo os2 > $M/destroy
 echo "@@ destroy-rc $?"
+echo 1 > /sys/bus/pci/rescan
 sleep 1
 echo "@@ drivers-after $(drv $DISK) $(drv $NIC)"
 disk=$(ls /sys/bus/pci/devices/$DISK/virtio*/block 2> /dev/null | head -n 1)

@@ -16,6 +16,7 @@ mod apic256;
 mod console;
 mod containment;
 mod devices;
+mod devices_iommu;
 mod guest_faults;
 mod lifecycle;
 mod module_load;
@@ -92,6 +93,7 @@ const SCENARIOS: &[Scenario] = &[
     multicore::SCENARIO,
     containment::SCENARIO,
     devices::SCENARIO,
+    devices_iommu::SCENARIO,
     apic256::SCENARIO,
     soak::SCENARIO,
 ];

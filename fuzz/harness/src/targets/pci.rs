@@ -7,8 +7,8 @@
 //! Every input goes to every parser: as a `resource` file (and read as the
 //! numbers of one, [`resource_fields`]), as an MCFG table and, when it is
 //! UTF-8, as a `devices` list, as one address, and line by line and item
-//! by item as addresses. A real file therefore
-//! replays as it is: `cargo run -p mint-fuzz --bin pci_sysfs --
+//! by item as addresses. A real file therefore replays as it is:
+//! `cargo run -p mint-fuzz --bin pci_sysfs --
 //! /sys/bus/pci/devices/*/resource /sys/firmware/acpi/tables/MCFG`.
 //!
 //! Each parser is compared with a model written from its documentation
