@@ -419,6 +419,11 @@ impl Partition {
         // Every claim by its place in the list; the rest goes back.
         let mut placed: [Option<PciClaim>; pcilist::MAX_DEVICES] = Default::default();
         let claimed = !fresh.is_empty();
+        let reordered = g
+            .devices
+            .iter()
+            .zip(list.as_slice())
+            .any(|(d, b)| d.bdf() != *b);
         let old = core::mem::take(&mut g.devices);
         for d in Iterator::chain(old.into_iter(), fresh) {
             match list.as_slice().iter().position(|b| *b == d.bdf()) {
@@ -431,7 +436,7 @@ impl Partition {
             devices.push(d, GFP_KERNEL)?;
         }
         g.devices = devices;
-        if claimed || !gone.is_empty() {
+        if claimed || !gone.is_empty() || reordered {
             g.devices_gen += 1;
         }
         let changed = g.devices_gen;
@@ -547,6 +552,15 @@ impl Partition {
             else {
                 return Err(Refusal::new(EINVAL, "assign cpus and memory first"));
             };
+            if let Some(d) = inner.devices.iter().find(|d| d.removed()) {
+                return Err(Refusal::with(
+                    ENODEV,
+                    &format_args!(
+                        "{} was removed from the host: write devices without it, then load again",
+                        d.bdf()
+                    ),
+                ));
+            }
             if inner.image_devices != inner.devices_gen {
                 return Err(Refusal::new(
                     EINVAL,

@@ -60,6 +60,12 @@ extern "C" {
     /// `f` came from a successful `mint_pci_claim` and was not released;
     /// process context; no other call on `f` runs at the same time.
     fn mint_pci_reset(f: *mut MintPciFn) -> c_int;
+    /// Whether the host removed the function since the claim.
+    ///
+    /// # Safety
+    ///
+    /// `f` came from a successful `mint_pci_claim` and was not released.
+    fn mint_pci_removed(f: *mut MintPciFn) -> bool;
     /// Releases a claim and frees `f`.
     ///
     /// # Safety
@@ -152,11 +158,20 @@ impl PciClaim {
 
     /// Resets the function between two runs of its partition (whose CPUs
     /// are stopped): whatever it was doing stops, and its configuration is
-    /// the host's again, as the next run's tables describe it.
+    /// the host's again, as the next run's tables describe it. A function
+    /// whose reset fails has its DMA and MSIs switched off instead (the
+    /// shim logs it); a removed one is left alone.
     pub(crate) fn reset(&mut self) {
         // SAFETY: `ptr` is a live claim (type invariant); `&mut self` rules
         // out a concurrent call on it.
         let _ = unsafe { mint_pci_reset(self.ptr.as_ptr()) };
+    }
+
+    /// Whether the host removed the function (hot unplug) since the claim.
+    pub(crate) fn removed(&self) -> bool {
+        // SAFETY: `ptr` is a live claim (type invariant); the flag is read
+        // with READ_ONCE, so a concurrent removal is fine.
+        unsafe { mint_pci_removed(self.ptr.as_ptr()) }
     }
 
     /// Undoes a claim whose partition never ran with it: the function is

@@ -89,17 +89,21 @@ echo "@@ state $(state os2)"
 echo "@@ host-nic-after $(drv $HOSTNIC) $(cat /sys/class/net/eth0/operstate)"
 
 # A surprise: the host removes the NIC's function while os2 owns it (and
-# runs). The module only logs it; the hand-back skips it; a rescan finds it.
+# runs): the module quiesces it. A rescan finds it again, but no host driver
+# may bind it while os2 still owns its address; os2 cannot start again with
+# it gone.
 echo 1 > /sys/bus/pci/devices/$NIC/remove
 echo "@@ nic-removed $? $(state os2) $([ -e /sys/bus/pci/devices/$NIC ] && echo present || echo gone)"
-
-# Destroy: the disk is reset and probed by the host's driver again.
+echo 1 > /sys/bus/pci/rescan
+echo "@@ nic-rescanned $(drv $NIC) $(cat /sys/bus/pci/devices/$NIC/driver_override)"
 echo stop > $P/state
+try start-removed sh -c "echo start > $P/state"
+
+# Destroy: both are reset and probed by the host's driver again.
 echo os2 > $M/destroy
 echo "@@ destroy-rc $?"
-echo 1 > /sys/bus/pci/rescan
 sleep 1
-echo "@@ drivers-after $(drv $DISK) $(drv $NIC)"
+echo "@@ drivers-after $(drv $DISK) $(drv $NIC) $(cat /sys/bus/pci/devices/$NIC/driver_override)"
 disk=$(ls /sys/bus/pci/devices/$DISK/virtio*/block 2> /dev/null | head -n 1)
 mkdir -p /mnt && mount -t ext4 /dev/$disk /mnt
 echo "@@ host-mount-rc $? $disk"

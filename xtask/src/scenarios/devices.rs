@@ -373,12 +373,27 @@ fn check(logs: &Logs) -> Vec<String> {
     }
     expect_marker(host, "state", "running", &mut f);
     expect_marker(host, "host-nic-after", "virtio-pci up", &mut f);
-    // The NIC removed from the host while os2 owns it: logged, no harm.
+    // The NIC removed from the host while os2 owns it: logged, quiesced;
+    // found again by a rescan but kept from host drivers; no new start.
     expect_marker(host, "nic-removed", "0 running gone", &mut f);
+    expect_marker(host, "nic-rescanned", "none mint", &mut f);
+    f.extend(check_cases(
+        host,
+        &[(
+            "start-removed",
+            "no such device",
+            Some("os2: state: 0000:02:00.0 was removed from the host: write devices without it, then load again"),
+        )],
+    ));
     // The hand-back: the host's drivers again (the NIC after a rescan),
     // the disk with os2's file.
     expect_marker(host, "destroy-rc", "0", &mut f);
-    expect_marker(host, "drivers-after", "virtio-pci virtio-pci", &mut f);
+    expect_marker(
+        host,
+        "drivers-after",
+        "virtio-pci virtio-pci (null)",
+        &mut f,
+    );
     match marker(host, "host-mount-rc") {
         Some(v) if v.starts_with("0 vd") => {}
         other => f.push(format!(
@@ -437,6 +452,8 @@ fn check(logs: &Logs) -> Vec<String> {
         "0000:02:00.0: mint: claimed for os2",
         "0000:01:00.0: mint: os2: handed back to the host (driver virtio-pci)",
         "0000:02:00.0: mint: os2: removed while the partition owns it",
+        "0000:02:00.0: mint: os2: reappeared while the partition owns it: kept from host drivers",
+        "0000:02:00.0: mint: os2: handed back to the host (driver virtio-pci)",
     ] {
         if !dmesg.contains(want) {
             f.push(format!("host kernel log lacks {want:?}"));
