@@ -50,6 +50,12 @@ if [ $ir = yes ]; then
     echo "@@ rmmod-rc $?"
     exit 0
 fi
+# A rewrite of the list hands a function back (its host driver binds it
+# again) and claims it anew.
+mint-kexec release os2 $NIC > /dev/null 2>&1
+echo "@@ release-rc $? [$(cat $P/devices | tr '\n' ' ')] $(drv $NIC)"
+mint-kexec assign os2 $NIC > /dev/null 2>&1
+echo "@@ reassign-rc $? [$(cat $P/devices | tr '\n' ' ')] $(drv $NIC)"
 # All or nothing: one good and one refused function claim neither.
 echo os3 > $M/create
 try one-bad sh -c "echo $DISK,$NIC > $M/os3/devices"

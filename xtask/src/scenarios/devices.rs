@@ -255,6 +255,13 @@ fn check(logs: &Logs) -> Vec<String> {
         "[0000:01:00.0 0000:02:00.0 ] mint mint",
         &mut f,
     );
+    expect_marker(host, "release-rc", "0 [0000:01:00.0 ] virtio-pci", &mut f);
+    expect_marker(
+        host,
+        "reassign-rc",
+        "0 [0000:01:00.0 0000:02:00.0 ] mint",
+        &mut f,
+    );
     f.extend(check_cases(
         host,
         &[
