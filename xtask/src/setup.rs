@@ -710,8 +710,8 @@ fn build_kernel(src: &Path, kdir: &Path, tc: &Toolchain) -> Result<()> {
         "building the {} kernel with {jobs} jobs ({} on 2 cores)",
         tc.kernel.name(),
         match tc.kernel {
-            Kernel::Normal => "about 4-5 minutes",
-            Kernel::Debug => "about 6-7 minutes",
+            Kernel::Normal => "about 10 minutes",
+            Kernel::Debug => "about 13 minutes",
         }
     ));
     let log_path = kdir.join("build.log");
