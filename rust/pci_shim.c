@@ -296,10 +296,13 @@ static const char *mint_pci_override(struct pci_dev *pdev)
 	return old;
 }
 
-/* Sets the function's driver_override back to what it was before the claim. */
-static void mint_pci_restore_override(struct mint_pci_fn *f)
+/*
+ * Sets @dev's driver_override to what @f's function had before the claim
+ * (@dev is that function, or the one a rescan found at its address).
+ */
+static void mint_pci_restore_override(struct mint_pci_fn *f, struct device *dev)
 {
-	device_set_driver_override(&f->pdev->dev, f->old_override ? f->old_override : "");
+	device_set_driver_override(dev, f->old_override ? f->old_override : "");
 }
 
 /*
@@ -376,7 +379,7 @@ int mint_pci_claim(const char *owner, size_t owner_len, u32 seg, u32 bus, u32 de
 		device_unlock(&pdev->dev);
 		if (bound)
 			device_release_driver(&pdev->dev);
-		mint_pci_restore_override(f);
+		mint_pci_restore_override(f, &pdev->dev);
 		goto unlock;
 	}
 	pci_set_drvdata(pdev, f);
@@ -495,10 +498,10 @@ void mint_pci_release(struct mint_pci_fn *f, bool hand_back)
 		device_lock(&pdev->dev);
 		pci_set_drvdata(pdev, NULL);
 		device_unlock(&pdev->dev);
-		mint_pci_restore_override(f);
+		mint_pci_restore_override(f, &pdev->dev);
 		device_release_driver(&pdev->dev);
 	} else {
-		mint_pci_restore_override(f);
+		mint_pci_restore_override(f, &pdev->dev);
 		/* Removed: a rescan may have found it again, held back by its override. */
 		again = pci_get_domain_bus_and_slot(pci_domain_nr(pdev->bus), pdev->bus->number,
 						    pdev->devfn);
@@ -517,7 +520,7 @@ void mint_pci_release(struct mint_pci_fn *f, bool hand_back)
 	list_del(&f->node);
 	spin_unlock(&mint_claims_lock);
 	if (again)
-		device_set_driver_override(&again->dev, f->old_override ? f->old_override : "");
+		mint_pci_restore_override(f, &again->dev);
 	mutex_unlock(&mint_pci_lock);
 	/* The host's drivers probe outside the lock (a probe may add PCI devices). */
 	if (hand_back && (held || again)) {

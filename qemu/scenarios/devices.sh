@@ -10,12 +10,8 @@ DISK=0000:01:00.0
 NIC=0000:02:00.0
 HOSTNIC=0000:00:03.0
 NOMSI=0000:03:00.0
-drv() {
-    d=$(readlink /sys/bus/pci/devices/$1/driver)
-    if [ -n "$d" ]; then basename "$d"; else echo none; fi
-}
-# wait_console WHAT SECONDS: wait for WHAT in os2's console; prints the line.
-wait_console() {
+# console_line WHAT SECONDS: wait for WHAT in os2's console; prints the line.
+console_line() {
     n=0
     while ! grep -q -F -e "$1" $P/console && [ "$n" -lt $(($2 * 5)) ]; do
         sleep 0.2
@@ -26,7 +22,7 @@ wait_console() {
 ir=no
 dmesg | grep -q "Enabled IRQ remapping" && ir=yes
 echo "@@ ir $ir"
-echo "@@ drivers-at-boot $(drv $DISK) $(drv $NIC) $(drv $HOSTNIC) $(drv $NOMSI)"
+echo "@@ drivers-at-boot $(pci_driver $DISK) $(pci_driver $NIC) $(pci_driver $HOSTNIC) $(pci_driver $NOMSI)"
 insmod /mint.ko
 echo "@@ insmod-rc $?"
 partition os2 1 256M@0x20000000
@@ -38,12 +34,12 @@ try driver-bound sh -c "echo $DISK > $P/devices"
 try bridge sh -c "echo 0000:00:04.0 > $P/devices"
 try shares-bus sh -c "echo 0000:00:1f.2 > $P/devices"
 try no-msi sh -c "echo $NOMSI > $P/devices"
-echo "@@ after-refusals [$(cat $P/devices)] $(drv $DISK) $(drv $NIC) $(drv $HOSTNIC)"
+echo "@@ after-refusals [$(cat $P/devices)] $(pci_driver $DISK) $(pci_driver $NIC) $(pci_driver $HOSTNIC)"
 
 # Hand both functions to os2 (mint-kexec assign unbinds the host driver).
 mint-kexec assign os2 $DISK $NIC > /tmp/assign.out 2>&1
 echo "@@ assign-rc $? $(head -n 1 /tmp/assign.out)"
-echo "@@ devices [$(cat $P/devices | tr '\n' ' ')] $(drv $DISK) $(drv $NIC)"
+echo "@@ devices [$(cat $P/devices | tr '\n' ' ')] $(pci_driver $DISK) $(pci_driver $NIC)"
 if [ $ir = yes ]; then
     dmesg_section
     rmmod mint
@@ -53,9 +49,9 @@ fi
 # A rewrite of the list hands a function back (its host driver binds it
 # again) and claims it anew.
 mint-kexec release os2 $NIC > /dev/null 2>&1
-echo "@@ release-rc $? [$(cat $P/devices | tr '\n' ' ')] $(drv $NIC)"
+echo "@@ release-rc $? [$(cat $P/devices | tr '\n' ' ')] $(pci_driver $NIC)"
 mint-kexec assign os2 $NIC > /dev/null 2>&1
-echo "@@ reassign-rc $? [$(cat $P/devices | tr '\n' ' ')] $(drv $NIC)"
+echo "@@ reassign-rc $? [$(cat $P/devices | tr '\n' ' ')] $(pci_driver $NIC)"
 # All or nothing: one good and one refused function claim neither.
 echo os3 > $M/create
 try one-bad sh -c "echo $DISK,$NIC > $M/os3/devices"
@@ -83,16 +79,16 @@ echo start > $P/state
 echo "@@ start-rc $?"
 try running sh -c "echo > $P/devices"
 echo "@@ devices-running [$(cat $P/devices | tr '\n' ' ')]"
-echo "@@ os2-serving $(wait_console 'DEV-SERVING' 180)"
+echo "@@ os2-serving $(console_line 'DEV-SERVING' 180)"
 ping -c 3 -W 5 169.254.0.2 > /tmp/ping.out 2>&1
 echo "@@ host-ping-rc $? $(grep -c 'bytes from' /tmp/ping.out)"
 wget -q -O /tmp/os2blob http://169.254.0.2:8080/blob
 echo "@@ host-wget-rc $? $(sha256sum < /tmp/os2blob | cut -c1-64)"
-echo "@@ os2-done $(wait_console 'DEV-DONE' 120)"
+echo "@@ os2-done $(console_line 'DEV-DONE' 120)"
 echo "@@ trace-off"
 sleep 2
 echo "@@ state $(state os2)"
-echo "@@ host-nic-after $(drv $HOSTNIC) $(cat /sys/class/net/eth0/operstate)"
+echo "@@ host-nic-after $(pci_driver $HOSTNIC) $(cat /sys/class/net/eth0/operstate)"
 
 # A surprise: the host removes the NIC's function while os2 owns it (and
 # runs): the module quiesces it. A rescan finds it again, but no host driver
@@ -101,7 +97,7 @@ echo "@@ host-nic-after $(drv $HOSTNIC) $(cat /sys/class/net/eth0/operstate)"
 echo 1 > /sys/bus/pci/devices/$NIC/remove
 echo "@@ nic-removed $? $(state os2) $([ -e /sys/bus/pci/devices/$NIC ] && echo present || echo gone)"
 echo 1 > /sys/bus/pci/rescan
-echo "@@ nic-rescanned $(drv $NIC) $(cat /sys/bus/pci/devices/$NIC/driver_override)"
+echo "@@ nic-rescanned $(pci_driver $NIC) $(cat /sys/bus/pci/devices/$NIC/driver_override)"
 echo stop > $P/state
 try start-removed sh -c "echo start > $P/state"
 
@@ -109,7 +105,7 @@ try start-removed sh -c "echo start > $P/state"
 echo os2 > $M/destroy
 echo "@@ destroy-rc $?"
 sleep 1
-echo "@@ drivers-after $(drv $DISK) $(drv $NIC) $(cat /sys/bus/pci/devices/$NIC/driver_override)"
+echo "@@ drivers-after $(pci_driver $DISK) $(pci_driver $NIC) $(cat /sys/bus/pci/devices/$NIC/driver_override)"
 disk=$(ls /sys/bus/pci/devices/$DISK/virtio*/block 2> /dev/null | head -n 1)
 mkdir -p /mnt && mount -t ext4 /dev/$disk /mnt
 echo "@@ host-mount-rc $? $disk"

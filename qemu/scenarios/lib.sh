@@ -33,6 +33,12 @@ load() {
 
 state() { cat $M/$1/state; }
 
+# pci_driver BDF: the host driver bound to PCI function BDF, or `none`.
+pci_driver() {
+    d=$(readlink /sys/bus/pci/devices/$1/driver)
+    if [ -n "$d" ]; then basename "$d"; else echo none; fi
+}
+
 # host_sleep2 KEY: the host's uptime before and after `sleep 2`, as
 # `@@ KEY T0 T1` (the harness checks the host's clock and scheduler with it).
 host_sleep2() {

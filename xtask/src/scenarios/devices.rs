@@ -18,6 +18,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{check_cases, expect_marker, marker, Logs, Scenario};
+use crate::boot_log::field;
 use crate::qemu::{Machine, Profile};
 
 fn disk_image() -> PathBuf {
@@ -106,12 +107,6 @@ pub const SCENARIO: Scenario = Scenario {
     timeout: Duration::from_secs(420),
     check,
 };
-
-/// The value after `key=` in a partition line.
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-}
 
 /// The first line of the partition's console containing `tag`.
 #[cfg(test)]
@@ -341,7 +336,7 @@ fn check(logs: &Logs) -> Vec<String> {
     }
     // The link, both ways: pings, and 8 MiB each way with matching hashes.
     match os2_line(os2, "DEV-PING ") {
-        Some(l) if field(l, "rc") == Some("0") && field(l, "replies") == Some("3") => {}
+        Some(l) if field(l, "rc=") == Some("0") && field(l, "replies=") == Some("3") => {}
         other => f.push(format!("os2 -> host ping: {other:?}")),
     }
     match marker(host, "host-ping-rc") {
@@ -351,14 +346,14 @@ fn check(logs: &Logs) -> Vec<String> {
     let host_blob = marker(host, "host-blob").unwrap_or("").trim();
     match os2_line(os2, "DEV-WGET ") {
         Some(l)
-            if field(l, "rc") == Some("0")
+            if field(l, "rc=") == Some("0")
                 && host_blob.len() == 64
-                && field(l, "sha") == Some(host_blob) => {}
+                && field(l, "sha=") == Some(host_blob) => {}
         other => f.push(format!(
             "os2 did not fetch the host's file intact ({host_blob}): {other:?}"
         )),
     }
-    let os2_blob = os2_line(os2, "DEV-SERVING ").and_then(|l| field(l, "sha"));
+    let os2_blob = os2_line(os2, "DEV-SERVING ").and_then(|l| field(l, "sha="));
     match (marker(host, "host-wget-rc"), os2_blob) {
         (Some(v), Some(sha)) if sha.len() == 64 && v.trim() == format!("0 {sha}") => {}
         other => f.push(format!(
@@ -369,7 +364,7 @@ fn check(logs: &Logs) -> Vec<String> {
     match os2_line(os2, "DEV-DONE ") {
         Some(l) => {
             let n = |k| field(l, k).and_then(|v| v.parse::<u64>().ok());
-            match (n("msi_before"), n("msi_after")) {
+            match (n("msi_before="), n("msi_after=")) {
                 (Some(a), Some(b)) if b > a + 100 => {}
                 other => f.push(format!(
                     "os2's MSI counts did not grow under I/O: {other:?} ({l})"
