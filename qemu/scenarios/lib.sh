@@ -33,6 +33,16 @@ load() {
 
 state() { cat $M/$1/state; }
 
+# wait_up NAME NONCE SECONDS: wait until partition NAME's marker for NONCE is
+# in its console (read from its memory), at most SECONDS.
+wait_up() {
+    n=0
+    while ! grep -q -F "MINT-PARTITION-UP nonce=$2 " $M/$1/console && [ "$n" -lt $(($3 * 5)) ]; do
+        sleep 0.2
+        n=$((n + 1))
+    done
+}
+
 # pci_driver BDF: the host driver bound to PCI function BDF, or `none`.
 pci_driver() {
     d=$(readlink /sys/bus/pci/devices/$1/driver)

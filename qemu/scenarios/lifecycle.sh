@@ -45,7 +45,9 @@ window_bytes stopped
 try stop-stopped sh -c "echo stop > $M/os3/state"
 echo start > $M/os3/state
 echo "@@ os3-after-restart $(state os3)"
-sleep 3
+# Its second boot's marker, rather than a fixed wait (a loaded debug-kernel
+# run once destroyed os3 after 3 s, between /init and the marker).
+wait_up os3 "$NONCE-os3" 60
 echo stop > $M/os3/state
 echo os3 > $M/destroy
 echo "@@ os3-destroy-rc $?"

@@ -11,12 +11,7 @@ i=1
 while [ "$i" -le "$cycles" ]; do
     load os2 "$NONCE-c$i" || echo "@@ cycle-failed $i load"
     echo start > $M/os2/state || echo "@@ cycle-failed $i start"
-    # Until its marker is in its console (read from memory), at most 30 s.
-    n=0
-    while ! grep -q -F "MINT-PARTITION-UP nonce=$NONCE-c$i " $M/os2/console && [ "$n" -lt 150 ]; do
-        sleep 0.2
-        n=$((n + 1))
-    done
+    wait_up os2 "$NONCE-c$i" 30
     [ "$(state os2)" = running ] || echo "@@ cycle-failed $i state $(state os2)"
     echo stop > $M/os2/state || echo "@@ cycle-failed $i stop"
     echo "@@ cycle-done $i"
