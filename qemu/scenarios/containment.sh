@@ -61,7 +61,7 @@ echo "@@ shrink $(cat $M/os2/cpus) online=$(cat /sys/devices/system/cpu/online)"
 # A normal boot afterwards still works.
 load os2 "$NONCE-ok"
 echo start > $M/os2/state
-sleep 4
+wait_up os2 "$NONCE-ok" 60
 echo "@@ ok-state $(state os2)"
 echo stop > $M/os2/state
 
@@ -82,7 +82,7 @@ dd if=/tmp/fake/os2/load bs=4096 skip=1 >&3 2>/dev/null
 exec 3>&-
 echo "@@ first-load-done $(state os2)"
 echo start > $M/os2/state
-sleep 8
+wait_up os2 "$NONCE-la" 60
 echo "@@ after-two-loads $(state os2)"
 echo stop > $M/os2/state
 

@@ -8,8 +8,8 @@
 misbehave() {
     load os2 "$NONCE-$1" "$2"
     echo start > $M/os2/state
-    sleep 4
-    echo "@@ $1-state $(state os2)"
+    # Both go wrong within seconds; a slow (debug, CI) host gets 60.
+    echo "@@ $1-state $(wait_ended os2 60)"
     host_sleep2 "$1-sleep2"
     # A partition whose end the host saw has its CPUs stopped already;
     # `stop` acknowledges it either way.
@@ -22,7 +22,7 @@ misbehave panic "rdinit=/nonexistent init=/nonexistent"
 misbehave poweroff "mint.action=poweroff"
 load os2 "$NONCE-ok"
 echo start > $M/os2/state
-sleep 4
+wait_up os2 "$NONCE-ok" 60
 echo "@@ ok-state $(state os2)"
 echo stop > $M/os2/state
 echo os2 > $M/destroy
