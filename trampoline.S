@@ -26,8 +26,10 @@
  *      %ebp = %edi = %ebx = 0; jump to code32_start (the bzImage's entry).
  *   1, 64-bit protocol: long mode, paging on with the identity page tables at
  *      mint_trampoline_cr3 (4-level, PAE), CS = 0x10 (64-bit code) and DS = ES
- *      = SS = 0x18; %rsi = boot_params; jump to the decompressed kernel's
- *      startup_64.
+ *      = SS = 0x18; %rsi = boot_params (anywhere in the identity map); jump
+ *      to the 64-bit entry the module was given (the bzImage's own, at its
+ *      load address + 0x200, or a decompressed kernel's startup_64), which
+ *      may lie above 4 GiB.
  * Both: interrupts disabled, caches enabled and flushed, %esp/%rsp = P +
  * STACK_TOP (the kernel does not need a stack and sets up its own), IDTR =
  * our parking IDT (below; the kernel loads its own).
@@ -134,8 +136,11 @@
  *
  * Parameter fields (offsets from mint_trampoline_start, exported as symbols so
  * the module computes them instead of hard-coding them):
- *   mint_trampoline_boot_params  u32, in:  physical address of boot_params
- *   mint_trampoline_entry        u32, in:  physical address of the entry point
+ *   mint_trampoline_boot_params  u64, in:  physical address of boot_params
+ *                                          (below 4 GiB for the 32-bit
+ *                                          protocol, which reads the low half)
+ *   mint_trampoline_entry        u64, in:  physical address of the entry point
+ *                                          (the same)
  *   mint_trampoline_mode         u32, in:  0 = 32-bit protocol, 1 = 64-bit
  *   mint_trampoline_cr3          u32, in:  64-bit protocol: page tables (CR3)
  *   mint_trampoline_reached      u32, out: MINT_REACHED once the CPU is in
@@ -316,8 +321,8 @@ start64:
 	rdtsc
 	movl	%eax, OFF(mint_trampoline_tsc)(%rbx)
 	movl	%edx, OFF(mint_trampoline_tsc + 4)(%rbx)
-	movl	OFF(mint_trampoline_boot_params)(%rbx), %esi
-	movl	OFF(mint_trampoline_entry)(%rbx), %eax
+	movq	OFF(mint_trampoline_boot_params)(%rbx), %rsi
+	movq	OFF(mint_trampoline_entry)(%rbx), %rax
 	movl	$MINT_REACHED, OFF(mint_trampoline_reached)(%rbx)
 	xorl	%ebp, %ebp
 	xorl	%edi, %edi
@@ -392,11 +397,11 @@ jump32:
 jump64:
 	.long	0				/* offset, patched at run time */
 	.word	BOOT_CS				/* selector, in the 64-bit GDT */
-	.balign 4
+	.balign 8
 mint_trampoline_boot_params:
-	.long	0
+	.quad	0
 mint_trampoline_entry:
-	.long	0
+	.quad	0
 mint_trampoline_mode:
 	.long	0
 mint_trampoline_cr3:

@@ -17,6 +17,8 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::cpus::CpuClaim;
+use crate::logic::identity::{IdentityMap, ENTRIES};
+use crate::logic::memrange::MemRange;
 
 /// Start of the low-memory pool (below it: the real-mode IVT/BDA and the
 /// 64 KiB every Linux keeps free).
@@ -41,6 +43,19 @@ extern "C" {
     static mint_trampoline_tsc: u8;
     static mint_trampoline_mode: u8;
     static mint_trampoline_cr3: u8;
+
+    /// A zeroed page below 4 GiB (rust/mem_shim.c); NULL if none.
+    ///
+    /// # Safety
+    ///
+    /// `phys` must be valid for writes.
+    fn mint_page_dma32(phys: *mut u64) -> *mut c_void;
+    /// Frees a page from `mint_page_dma32`.
+    ///
+    /// # Safety
+    ///
+    /// `va` must come from `mint_page_dma32` and not be used afterwards.
+    fn mint_page_free(va: *mut c_void);
 
     /// INIT assert + deassert to `apicid` (rust/arch_shim.c).
     ///
@@ -108,6 +123,13 @@ impl LowPage {
         unsafe { core::ptr::write_volatile(self.0.add(off) as *mut u32, v) };
     }
 
+    /// Writes `v` at byte `off` as two u32 halves, low first (the field is
+    /// read only once the CPU is sent off).
+    fn write_u64(&self, off: usize, v: u64) {
+        self.write_u32(off, v as u32);
+        self.write_u32(off + 4, (v >> 32) as u32);
+    }
+
     /// Reads the u32 at byte `off` (0 past the page).
     fn read_u32(&self, off: usize) -> u32 {
         if off % 4 != 0 || off + 4 > 4096 {
@@ -122,6 +144,82 @@ impl Drop for LowPage {
     fn drop(&mut self) {
         // SAFETY: mapped by `map`, not used afterwards.
         unsafe { bindings::memunmap(self.0 as *mut c_void) };
+    }
+}
+
+/// Identity page tables for a 64-bit entry (see `logic/identity.rs`), in
+/// host pages below 4 GiB: the trampoline loads CR3 while in 32-bit mode.
+/// The pages stay allocated until drop, which must come after the
+/// partition's CPUs were stopped (the kernel only uses them at its entry,
+/// but nothing tells the host when it stopped).
+///
+/// # Invariants
+///
+/// `pages` holds `(va, phys)` of pages from `mint_page_dma32`, table `i` in
+/// entry `i`; table 0 is the PML4.
+pub(crate) struct PageTables {
+    pages: KVec<(*mut c_void, u64)>,
+}
+
+// SAFETY: the pages are plain memory owned by this value.
+unsafe impl Send for PageTables {}
+// SAFETY: `&PageTables` allows no mutation.
+unsafe impl Sync for PageTables {}
+
+impl PageTables {
+    /// Most tables built for one partition (4 MiB: 2 MiB pages covering up
+    /// to about a TiB).
+    const MAX_TABLES: usize = 1024;
+
+    /// Tables mapping the first 4 GiB and every one of `ranges` 1:1.
+    pub(crate) fn new(ranges: &[MemRange]) -> core::result::Result<Self, crate::refusal::Refusal> {
+        let map = IdentityMap::new(ranges).map_err(|e| crate::refusal::Refusal::with(EINVAL, &e))?;
+        let n = map.table_count();
+        if n > Self::MAX_TABLES {
+            return Err(crate::refusal::Refusal::new(E2BIG, "too much memory to map"));
+        }
+        let mut t = Self {
+            pages: KVec::with_capacity(n, GFP_KERNEL)?,
+        };
+        for _ in 0..n {
+            let mut phys = 0u64;
+            // SAFETY: `phys` is a local.
+            let va = unsafe { mint_page_dma32(&mut phys) };
+            if va.is_null() {
+                return Err(ENOMEM.into()); // `t` frees what it holds.
+            }
+            t.pages.push((va, phys), GFP_KERNEL).inspect_err(|_| {
+                // SAFETY: just allocated, not stored.
+                unsafe { mint_page_free(va) }
+            })?;
+        }
+        let mut entries = [0u64; ENTRIES];
+        for (i, &(va, _)) in t.pages.iter().enumerate() {
+            map.fill(
+                i,
+                |k| t.pages.get(k).map_or(0, |&(_, phys)| phys),
+                &mut entries,
+            );
+            // SAFETY: `va` is a page (4 KiB = ENTRIES u64s) we own; nothing
+            // else uses it yet.
+            unsafe { core::ptr::copy_nonoverlapping(entries.as_ptr(), va as *mut u64, ENTRIES) };
+        }
+        Ok(t)
+    }
+
+    /// The CR3 value: the PML4's address (below 4 GiB).
+    fn cr3(&self) -> u64 {
+        self.pages.first().map_or(0, |&(_, phys)| phys)
+    }
+}
+
+impl Drop for PageTables {
+    fn drop(&mut self) {
+        for &(va, _) in self.pages.iter() {
+            // SAFETY: from `mint_page_dma32`, used by no one now (the type's
+            // contract: dropped after the CPUs were stopped).
+            unsafe { mint_page_free(va) };
+        }
     }
 }
 
@@ -151,8 +249,8 @@ pub(crate) struct Launch {
 
 /// Sends `claim`'s boot CPU (its first) into the trampoline of `slot`, which
 /// then enters the kernel at `entry` with boot_params at `boot_params`:
-/// through the 32-bit boot protocol, or the 64-bit one when `page_table` (the
-/// identity page tables for CR3) is given. Returns at once; the caller waits
+/// through the 32-bit boot protocol (both below 4 GiB), or the 64-bit one
+/// when `tables` (the identity page tables for CR3) is given. Returns at once; the caller waits
 /// with [`Launch::wait`], and may drop its locks meanwhile.
 ///
 /// Taking the claim is the proof that the CPU belongs to the partition.
@@ -161,12 +259,13 @@ pub(crate) fn launch(
     slot: usize,
     boot_params: u64,
     entry: u64,
-    page_table: Option<u64>,
+    tables: Option<&PageTables>,
 ) -> Result<Launch> {
     let apicid = claim.apic_ids().next().ok_or(EINVAL)?;
-    let boot_params = u32::try_from(boot_params).map_err(|_| ERANGE)?;
-    let entry = u32::try_from(entry).map_err(|_| ERANGE)?;
-    let cr3 = u32::try_from(page_table.unwrap_or(0)).map_err(|_| ERANGE)?;
+    if tables.is_none() && (boot_params > u64::from(u32::MAX) || entry > u64::from(u32::MAX)) {
+        return Err(ERANGE);
+    }
+    let cr3 = u32::try_from(tables.map_or(0, PageTables::cr3)).map_err(|_| ERANGE)?;
     let phys = trampoline_page(slot);
     let code = blob();
     if code.len() > 4096 {
@@ -187,9 +286,9 @@ pub(crate) fn launch(
         field_offset(core::ptr::addr_of!(mint_trampoline_mode)),
         field_offset(core::ptr::addr_of!(mint_trampoline_cr3)),
     );
-    page.write_u32(bp_off, boot_params);
-    page.write_u32(entry_off, entry);
-    page.write_u32(mode_off, u32::from(page_table.is_some()));
+    page.write_u64(bp_off, boot_params);
+    page.write_u64(entry_off, entry);
+    page.write_u32(mode_off, u32::from(tables.is_some()));
     page.write_u32(cr3_off, cr3);
     page.write_u32(reached_off, 0);
     // Make the page visible before the IPI (the ICR write is serializing on

@@ -15,7 +15,7 @@ use kernel::prelude::*;
 
 
 use crate::logic::ramoops::{self, Layout, RecordHead, Ring};
-use crate::window::Window;
+use crate::window::Memory;
 
 /// Bytes of a record's text read to parse its head.
 const HEAD_LEN: usize = 64;
@@ -30,7 +30,7 @@ const PANIC_MARK_LEN: usize = b"Kernel panic - not syncing: ".len();
 const SCAN_STEP: usize = 768;
 
 /// The text ring of the zone `zone` (physical addresses).
-fn ring(w: &Window, zone: &Range<u64>) -> Ring {
+fn ring(w: &Memory, zone: &Range<u64>) -> Ring {
     let mut header = [0u8; ramoops::ZONE_HEADER_LEN as usize];
     if w.read(zone.start, &mut header).is_err() {
         return Ring::EMPTY;
@@ -40,7 +40,7 @@ fn ring(w: &Window, zone: &Range<u64>) -> Ring {
 
 /// Copies `text[offset..]` of the ring `r` in `zone` into `buf`; returns the
 /// byte count (0 past the end).
-fn copy_text(w: &Window, zone: &Range<u64>, r: Ring, offset: usize, buf: &mut [u8]) -> Result<usize> {
+fn copy_text(w: &Memory, zone: &Range<u64>, r: Ring, offset: usize, buf: &mut [u8]) -> Result<usize> {
     let data = zone.start + ramoops::ZONE_HEADER_LEN;
     let mut n = 0;
     for piece in r.slice(offset, buf.len()) {
@@ -53,7 +53,7 @@ fn copy_text(w: &Window, zone: &Range<u64>, r: Ring, offset: usize, buf: &mut [u
 }
 
 /// `read(2)` of the console: its text from `offset`, oldest first.
-pub(crate) fn read_console(w: &Window, l: &Layout, offset: u64, buf: &mut [u8]) -> Result<usize> {
+pub(crate) fn read_console(w: &Memory, l: &Layout, offset: u64, buf: &mut [u8]) -> Result<usize> {
     let zone = l.console();
     let Ok(offset) = usize::try_from(offset) else {
         return Ok(0);
@@ -62,7 +62,7 @@ pub(crate) fn read_console(w: &Window, l: &Layout, offset: u64, buf: &mut [u8]) 
 }
 
 /// The newest crash record: its zone, ring and head.
-fn last_record(w: &Window, l: &Layout) -> Option<(Range<u64>, Ring, RecordHead)> {
+fn last_record(w: &Memory, l: &Layout) -> Option<(Range<u64>, Ring, RecordHead)> {
     let mut best: Option<(Range<u64>, Ring, RecordHead)> = None;
     for i in 0..l.records() {
         let Some(zone) = l.record(i) else { break };
@@ -89,7 +89,7 @@ fn last_record(w: &Window, l: &Layout) -> Option<(Range<u64>, Ring, RecordHead)>
 
 /// `read(2)` of `crash`: the newest crash record's text (after its `====`
 /// line) from `offset`; nothing if there is none.
-pub(crate) fn read_crash(w: &Window, l: &Layout, offset: u64, buf: &mut [u8]) -> Result<usize> {
+pub(crate) fn read_crash(w: &Memory, l: &Layout, offset: u64, buf: &mut [u8]) -> Result<usize> {
     let Some((zone, r, head)) = last_record(w, l) else {
         return Ok(0);
     };
@@ -111,7 +111,7 @@ pub(crate) enum Reason<'a> {
 
 /// The reason of the newest panic record, printable, into `out`. Scans the
 /// record's last [`REASON_TAIL`] bytes backwards, a stack buffer at a time.
-pub(crate) fn panic_reason<'a>(w: &Window, l: &Layout, out: &'a mut [u8; MAX_REASON]) -> Reason<'a> {
+pub(crate) fn panic_reason<'a>(w: &Memory, l: &Layout, out: &'a mut [u8; MAX_REASON]) -> Reason<'a> {
     let Some((zone, r, head)) = last_record(w, l) else {
         return Reason::NoRecord;
     };

@@ -30,6 +30,10 @@ mod logic {
     pub mod fadt;
     #[path = "src/load_image.rs"]
     pub mod load_image;
+    #[path = "src/identity.rs"]
+    pub mod identity;
+    #[path = "src/memlist.rs"]
+    pub mod memlist;
     #[path = "src/memrange.rs"]
     pub mod memrange;
     #[path = "src/name.rs"]

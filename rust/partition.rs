@@ -24,7 +24,8 @@ use crate::console;
 use crate::cpus::CpuClaim;
 use crate::logic::cpulist;
 use crate::logic::load_image::{self, LoadImage};
-use crate::logic::memrange::{self, MemRange};
+use crate::logic::memlist::{self, MemItem, MemRequest, RangeList};
+use crate::logic::memrange::MemRange;
 use crate::logic::pcilist;
 use crate::logic::ramoops::Layout;
 use crate::logic::state::{Command, Event, Outcome, State};
@@ -33,7 +34,7 @@ use crate::module_ref::ModuleRef;
 use crate::pci::PciClaim;
 use crate::sysfs::{BinDesc, BinFile, Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::StatusPage;
-use crate::window::{self, Window};
+use crate::window::{self, Memory};
 
 /// Offsets in boot_params of the command line pointer (low and high half).
 const BP_CMD_LINE_PTR: usize = 0x228;
@@ -80,7 +81,11 @@ struct Inner {
     loader: Option<Loader>,
     /// The complete, validated image (kept pristine for every start).
     image: Option<VVec<u8>>,
-    window: Option<Window>,
+    /// Its memory: one or more windows.
+    memory: Option<Memory>,
+    /// The identity page tables of a 64-bit entry, for the run in progress
+    /// (freed once its CPUs are stopped).
+    tables: Option<boot::PageTables>,
     cpus: CpuClaim,
     /// The ramoops region of the last started run: its console and crash
     /// records stay readable (the window keeps them) until the next start
@@ -128,7 +133,8 @@ impl Partition {
                     pending: VVec::new(),
                     loader: None,
                     image: None,
-                    window: None,
+                    memory: None,
+                    tables: None,
                     cpus: CpuClaim::empty(),
                     console: None,
                     module_ref: None,
@@ -196,8 +202,8 @@ impl Partition {
         self.inner.lock().state
     }
 
-    fn publish_window(&self, w: Option<MemRange>) {
-        window::publish(self.slot, w);
+    fn publish_memory(&self, m: Option<&RangeList>) {
+        window::publish(self.slot, m);
     }
 
     /// Marks the partition dead if it may be destroyed now; from then on
@@ -227,11 +233,14 @@ impl Partition {
         let devices = core::mem::take(&mut g.devices);
         g.cpus = CpuClaim::empty();
         g.console = None;
-        g.window = None;
+        g.tables = None;
+        // Zeroing and giving back carved memory takes a while; only this
+        // partition's lock is held.
+        g.memory = None;
         g.pending = VVec::new();
         g.image = None;
         drop(g);
-        self.publish_window(None);
+        self.publish_memory(None);
         drop(devices);
     }
 
@@ -273,7 +282,7 @@ impl Partition {
         // console and crash record, stay readable); the next start scrubs it.
         if end == Outcome::Crashed {
             let mut buf = console::reason_buf();
-            let reason = match (g.window.as_ref(), g.console.as_ref()) {
+            let reason = match (g.memory.as_ref(), g.console.as_ref()) {
                 (Some(w), Some(l)) => console::panic_reason(w, l, &mut buf),
                 _ => console::Reason::NoRecord,
             };
@@ -337,42 +346,54 @@ impl Partition {
     }
 
     fn set_memory(&self, input: &[u8]) -> Result<(), Refusal> {
-        let range = memrange::parse(text(input)?).map_err(|e| Refusal::with(EINVAL, &e))?;
+        let req = memlist::parse_request(text(input)?).map_err(|e| Refusal::with(EINVAL, &e))?;
         let mut g = self.lock()?;
         g.state
             .apply(Event::SetResources)
             .map_err(|e| logic(e.errno(), &e))?;
-        let old = g.window.as_ref().map(|w| w.range());
-        if old == Some(range) {
-            return Ok(()); // Nothing changes (and nothing is scrubbed).
+        let old = g.memory.as_ref().map(|m| m.ranges());
+        let placed = |r: &MemRange| req.items().iter().any(|i| *i == MemItem::At(*r));
+        if let Some(o) = old {
+            if o.ranges().len() == req.items().len() && o.ranges().iter().all(placed) {
+                return Ok(()); // Nothing changes (and nothing is scrubbed).
+            }
         }
-        if window::overlaps_other(self.slot, &range) {
-            return Err(Refusal::new(EBUSY, "overlaps another partition's window"));
+        let explicit = || {
+            req.items().iter().filter_map(|i| match i {
+                MemItem::At(r) => Some(*r),
+                MemItem::Size(_) => None,
+            })
+        };
+        if explicit().any(|r| window::overlaps_other(self.slot, &r)) {
+            return Err(Refusal::new(EBUSY, "overlaps another partition's memory"));
         }
-        if range.start < 0x10_0000 {
-            return Err(Refusal::new(EINVAL, "the window must lie above 1 MiB"));
-        }
-        Window::check(&range)?;
-        let overlapping = old.is_some_and(|o| o.overlaps(&range));
+        let label = self.name_str();
+        let overlapping = old.is_some_and(|o| explicit().any(|r| o.overlaps(&r)));
         if !overlapping {
-            // Claim the new window first: if that fails the old one stays.
-            let w = Window::claim(range, self.name())?;
-            g.window = Some(w);
+            // Claim the new memory first: if that fails the old one stays.
+            let m = Memory::claim(&req, self.name(), label)?;
+            let ranges = m.ranges();
+            g.memory = Some(m);
+            self.publish_memory(Some(&ranges));
         } else {
             // The host's resource tree cannot hold both: give the old one
             // back first, and take it again if the new claim fails.
-            g.window = None;
-            match Window::claim(range, self.name()) {
-                Ok(w) => g.window = Some(w),
+            g.memory = None;
+            match Memory::claim(&req, self.name(), label) {
+                Ok(m) => {
+                    let ranges = m.ranges();
+                    g.memory = Some(m);
+                    self.publish_memory(Some(&ranges));
+                }
                 Err(e) => {
                     if let Some(o) = old {
-                        match Window::claim(o, self.name()) {
-                            Ok(w) => g.window = Some(w),
+                        match Self::reclaim(&o, self.name(), label) {
+                            Ok(m) => g.memory = Some(m),
                             Err(lost) => {
-                                self.publish_window(None);
+                                self.publish_memory(None);
                                 pr_err!(
-                                    "{}: memory: the old window {} could not be taken back ({}); the partition has no window now\n",
-                                    self.name_str(),
+                                    "{}: memory: the old memory {} could not be taken back ({}); the partition has none now\n",
+                                    label,
                                     o,
                                     lost
                                 );
@@ -383,10 +404,14 @@ impl Partition {
                 }
             }
         }
-        // The old window's console went with it (claiming scrubs).
+        // The old memory's console went with it (claiming scrubs).
         g.console = None;
-        self.publish_window(Some(range));
         Ok(())
+    }
+
+    /// Claims `ranges` again, each exactly where it was.
+    fn reclaim(ranges: &RangeList, name: &[u8], label: &str) -> Result<Memory, Refusal> {
+        Memory::claim(&MemRequest::placed(ranges), name, label)
     }
 
     /// Makes the partition own exactly the functions listed: claims the new
@@ -512,19 +537,13 @@ impl Partition {
         // Complete: validate, then keep it.
         let blob = core::mem::replace(&mut g.pending, VVec::new());
         g.loader = None;
-        let Some(window) = g.window.as_ref().map(|w| w.range()) else {
+        let Some(memory) = g.memory.as_ref().map(|m| m.ranges()) else {
             return Err(Refusal::new(EINVAL, "set memory before loading"));
         };
         let image = load_image::parse(&blob).map_err(|e| logic(e.errno(), &e))?;
         image
-            .validate_within(window)
+            .validate_within(memory.ranges())
             .map_err(|e| logic(e.errno(), &e))?;
-        if image.entry() > u32::MAX as u64 || image.boot_params() > u32::MAX as u64 {
-            return Err(Refusal::new(
-                ERANGE,
-                "entry and boot_params must lie below 4 GiB",
-            ));
-        }
         let new_state = g.state.apply(Event::Load).map_err(|e| logic(e.errno(), &e))?;
         let segments = image.segment_count();
         let len = blob.len();
@@ -548,7 +567,7 @@ impl Partition {
             let mut g = self.lock()?;
             let starting = g.state.apply(Event::Start).map_err(|e| logic(e.errno(), &e))?;
             let inner = &mut *g;
-            let (Some(window), false) = (inner.window.as_mut(), inner.cpus.cpus().is_empty())
+            let (Some(memory), false) = (inner.memory.as_mut(), inner.cpus.cpus().is_empty())
             else {
                 return Err(Refusal::new(EINVAL, "assign cpus and memory first"));
             };
@@ -570,9 +589,9 @@ impl Partition {
             // Loaded, stopped, failed and ended partitions hold a validated image.
             let blob = inner.image.as_ref().ok_or(ENOEXEC)?;
             let image = load_image::parse(blob).map_err(|_| ENOEXEC)?;
-            // The window may have changed since the load.
+            // The memory may have changed since the load.
             image
-                .validate_within(window.range())
+                .validate_within(memory.ranges().ranges())
                 .map_err(|e| logic(e.errno(), &e))?;
             let module_ref = ModuleRef::get().ok_or(Refusal::new(
                 ENODEV,
@@ -591,22 +610,32 @@ impl Partition {
             // then clears only that; it does the whole work after a failed
             // start or an ended run), then the pristine segments go in.
             let t_copy = boot::tsc();
-            window.scrub();
+            memory.scrub();
             // The last run's console is gone now; this run's is empty until
             // its kernel writes it.
             inner.console = console;
             image
                 .segments()
-                .try_for_each(|(dest, data)| window.write(dest, data))
+                .try_for_each(|(dest, data)| memory.write(dest, data))
                 .map_err(|e| Refusal::with(e, &"cannot copy the image into the window"))?;
+            // A 64-bit entry: identity page tables in host pages below 4 GiB,
+            // kept until the CPUs are stopped. The last run's are unused
+            // (its CPUs are stopped in every state that may start).
+            inner.tables = None;
+            let tables = if image.entry_64() {
+                Some(boot::PageTables::new(memory.ranges().ranges())?)
+            } else {
+                None
+            };
             let launch = boot::launch(
                 &inner.cpus,
                 self.slot,
                 image.boot_params(),
                 image.entry(),
-                image.entry_64_page_table(),
+                tables.as_ref(),
             )
             .map_err(|e| Refusal::with(e, &"cannot send the CPU into the trampoline"))?;
+            inner.tables = tables;
             inner.module_ref = Some(module_ref);
             inner.state = starting;
             (launch, page, t_copy)
@@ -663,7 +692,8 @@ impl Partition {
         // Scrub now, while nobody waits, so that the next start only copies;
         // the console region stays readable until then.
         let keep = g.console.map(|l| l.region());
-        if let Some(w) = g.window.as_mut() {
+        g.tables = None;
+        if let Some(w) = g.memory.as_mut() {
             match keep {
                 Some(region) => w.scrub_except(region),
                 None => w.scrub(),
@@ -721,7 +751,7 @@ fn store_cpus(p: &Partition, input: &[u8]) -> Result<(), Refusal> {
 
 fn show_memory(p: &Partition, out: &mut Output<'_>) -> Result<(), Refusal> {
     let g = p.lock()?;
-    match g.window.as_ref().map(|w| w.range()) {
+    match g.memory.as_ref().map(|m| m.ranges()) {
         Some(r) => writeln!(out, "{r}").map_err(Refusal::from),
         None => writeln!(out).map_err(Refusal::from),
     }
@@ -783,13 +813,13 @@ fn write_load(p: &Partition, writer: usize, offset: u64, data: &[u8]) -> Result<
     p.load_chunk(writer, offset, data)
 }
 
-/// Runs `f` on the window and ramoops region of the last run, if any.
+/// Runs `f` on the memory and ramoops region of the last run, if any.
 fn with_console(
     p: &Partition,
-    f: impl FnOnce(&Window, &Layout) -> Result<usize>,
+    f: impl FnOnce(&Memory, &Layout) -> Result<usize>,
 ) -> Result<usize, Refusal> {
     let g = p.lock()?;
-    match (g.window.as_ref(), g.console.as_ref()) {
+    match (g.memory.as_ref(), g.console.as_ref()) {
         (Some(w), Some(l)) => f(w, l).map_err(|e| Refusal::with(e, &"cannot read the window")),
         _ => Ok(0),
     }

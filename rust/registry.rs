@@ -31,6 +31,7 @@ use crate::pci::StubDriver;
 use crate::refusal::{text, Refusal};
 use crate::sysfs::{Dir, File, FileDesc, LockKey, Output, Owner};
 use crate::watch::Watcher;
+use crate::window::CmaDevice;
 
 extern "C" {
     /// The host's TSC frequency in kHz (rust/arch_shim.c).
@@ -69,6 +70,8 @@ pub(crate) struct Registry {
     /// Dropped after every partition was released (fields drop after
     /// `PinnedDrop::drop`), so no claim outlives the stub driver.
     _pci: StubDriver,
+    /// Likewise for the windows taken from the CMA area.
+    _cma: CmaDevice,
 }
 
 static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(core::ptr::null_mut());
@@ -248,6 +251,7 @@ impl Registry {
                 watcher: None,
                 _guard: guard,
                 _pci: pci,
+                _cma: CmaDevice::register(),
             }),
             GFP_KERNEL,
         )?;

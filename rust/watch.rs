@@ -100,8 +100,9 @@ impl StatusPage {
     /// Maps the page at `phys` and the crash record zones of `console`,
     /// which the caller has checked lie inside a window the partition owns.
     pub(crate) fn map(phys: u64, console: Option<Layout>) -> Result<Self> {
-        // SAFETY: `phys` is a page of a claimed window (reserved memory the
-        // host does not manage); write-back matches the window's mapping.
+        // SAFETY: `phys` is a page of a claimed window (reserved memory, or
+        // System RAM carved for the partition); write-back matches the
+        // window's mapping.
         let p = unsafe { bindings::memremap(phys, 4096, bindings::MEMREMAP_WB as _) };
         let base = NonNull::new(p as *mut u8).ok_or(ENOMEM)?;
         let mut page = Self {

@@ -37,15 +37,14 @@
 //!
 //! The reserved block ([`ACPI_BLOCK_SIZE`], 64 KiB, ACPI data in the
 //! partition's e820, so its kernel never reuses it) holds the ACPI tables at
-//! its start, then, with the 64-bit entry (`mint-kexec load --decompress`),
-//! the boot page tables ([`crate::pagetable`]) at [`PAGE_TABLES_OFFSET`],
-//! and in its last page the partition's status page
-//! ([`STATUS_PAGE_OFFSET`]):
+//! its start and in its last page the partition's status page
+//! ([`STATUS_PAGE_OFFSET`]); the 64-bit entry's page tables, which load
+//! images up to version 4 placed at 0x8000, are the module's now, in host
+//! memory:
 //!
 //! ```text
 //! 0x0000  ACPI tables (at most ACPI_TABLES_MAX = 0x8000 bytes)
-//! 0x8000  boot page tables, 0x6000 bytes (64-bit entry only)
-//! 0xe000  unused
+//! 0x8000  unused
 //! 0xf000  status page, 0x1000 bytes (no segment: all zero from the scrub)
 //! ```
 //!
@@ -171,9 +170,7 @@ use acpi_tables::{
     xsdt::XSDT,
     Aml, AmlSink,
 };
-use mint_logic::load_image::{
-    PAGE_TABLE_LEN, RESET_VALUE, STATUS_PAGE_LEN, STATUS_RESET_OFF, STATUS_SLEEP_OFF,
-};
+use mint_logic::load_image::{RESET_VALUE, STATUS_PAGE_LEN, STATUS_RESET_OFF, STATUS_SLEEP_OFF};
 use zerocopy::{little_endian::U32, Immutable, IntoBytes};
 
 /// Size of the region reserved for the block in the partition's memory.
@@ -181,9 +178,6 @@ pub const ACPI_BLOCK_SIZE: u64 = 0x10000;
 /// Room for the ACPI tables at the start of the block:
 /// [`AcpiTables::bytes`] is never longer than this ([`build`] asserts it).
 pub const ACPI_TABLES_MAX: u64 = 0x8000;
-/// Offset in the block of the boot page tables for the 64-bit entry, right
-/// after the tables' room (page aligned).
-pub const PAGE_TABLES_OFFSET: u64 = ACPI_TABLES_MAX;
 /// Offset in the block of the partition's status page: the block's last page.
 pub const STATUS_PAGE_OFFSET: u64 = ACPI_BLOCK_SIZE - STATUS_PAGE_LEN;
 
@@ -252,14 +246,11 @@ pub const MAX_TABLES_LEN: usize = RSDP_LEN
     + (HEADER_LEN + 8 + MAX_PCI_BUSES * MCFG_ENTRY_LEN);
 
 const _: () = assert!(MAX_TABLES_LEN as u64 <= ACPI_TABLES_MAX);
-const _: () = assert!(PAGE_TABLES_OFFSET.is_multiple_of(0x1000));
-const _: () = assert!(PAGE_TABLES_OFFSET + PAGE_TABLE_LEN <= ACPI_BLOCK_SIZE);
-// The status page overlaps neither the tables' room nor the page tables,
-// and is a whole page inside the block.
+// The status page does not overlap the tables' room, and is a whole page
+// inside the block.
 const _: () = assert!(STATUS_PAGE_OFFSET == 0xf000);
 const _: () = assert!(STATUS_PAGE_OFFSET.is_multiple_of(STATUS_PAGE_LEN));
 const _: () = assert!(ACPI_TABLES_MAX <= STATUS_PAGE_OFFSET);
-const _: () = assert!(PAGE_TABLES_OFFSET + PAGE_TABLE_LEN <= STATUS_PAGE_OFFSET);
 const _: () = assert!(STATUS_PAGE_OFFSET + STATUS_PAGE_LEN <= ACPI_BLOCK_SIZE);
 // Bridge device names are PC00..PC3F and `_UID`s fit a byte.
 const _: () = assert!(MAX_PCI_BUSES <= 0x100);
@@ -601,7 +592,7 @@ pub fn build(
     let madt_off = layout.place(madt.len());
     let mcfg_off = mcfg.as_ref().map(|t| layout.place(t.len()));
     let total = layout.end;
-    // Never into the page tables that may follow at PAGE_TABLES_OFFSET.
+    // Never past the tables' room, towards the status page.
     assert!(
         total <= MAX_TABLES_LEN && total as u64 <= ACPI_TABLES_MAX,
         "ACPI tables of {total:#x} bytes overrun their room"
@@ -1614,16 +1605,8 @@ mod tests {
         assert_eq!(STATUS_PAGE_OFFSET, 0xf000);
         let page = STATUS_PAGE_OFFSET..STATUS_PAGE_OFFSET + STATUS_PAGE_LEN;
         assert_eq!(page.end, ACPI_BLOCK_SIZE);
-        // Neither the tables' room nor the page tables overlap it.
-        for other in [
-            0..ACPI_TABLES_MAX,
-            PAGE_TABLES_OFFSET..PAGE_TABLES_OFFSET + PAGE_TABLE_LEN,
-        ] {
-            assert!(
-                other.end <= page.start || page.end <= other.start,
-                "{other:x?}"
-            );
-        }
+        // The tables' room does not overlap it.
+        assert!(ACPI_TABLES_MAX <= page.start);
         // The largest table set stays below it, and the block's bytes
         // never reach it (the page is left to the window scrub).
         let (ids, pci) = largest(true);

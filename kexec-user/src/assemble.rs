@@ -1,45 +1,48 @@
 //! Assembling everything a partition boots from into the module's load
-//! image: plan the window, build the ACPI tables, the e820 map and the zero
-//! page, and list the segments. Pure: the CLI gathers the inputs from sysfs
-//! and files, and writes the result.
+//! image: plan the partition's memory (its ranges), build the ACPI tables,
+//! the e820 map and the zero page, and list the segments. Pure: the CLI
+//! gathers the inputs from sysfs and files, and writes the result.
 //!
 //! Two ways in ([`Entry`]), same plan:
 //!
-//! | | [`Entry::Protected32`] (default) | [`Entry::Decompressed64`] (`--decompress`) |
+//! | | [`Entry::BzImage`] (default) | [`Entry::Decompressed64`] (`--decompress`) |
 //! |---|---|---|
 //! | kernel segments | the bzImage's protected-mode code at the load address | the decompressed `vmlinux`'s `PT_LOAD`s at load + (`p_paddr` - `LOAD_PHYSICAL_ADDR`), bss as zeroes |
-//! | entry | `code32_start` = load address, 32-bit protocol | `startup_64` = load + (`e_entry` - `LOAD_PHYSICAL_ADDR`), 64-bit protocol |
-//! | ACPI block | ACPI tables; the status page at +0xf000 | ACPI tables, identity page tables at +0x8000; the status page at +0xf000 |
+//! | entry | `code32_start` = load address, 32-bit protocol, while the kernel lies below 4 GiB; above, the bzImage's 64-bit entry at load + 0x200, 64-bit protocol | `startup_64` = load + (`e_entry` - `LOAD_PHYSICAL_ADDR`), 64-bit protocol |
+//! | ACPI block | ACPI tables; the status page at +0xf000 | the same |
+//! | page tables (64-bit protocol) | built by the module, in host memory | the same |
 //! | zero page | built by [`crate::zeropage`] | the same, `KASLR_FLAG` cleared |
 //! | KASLR | the kernel's decompressor may randomize | none, as with `nokaslr` |
 //!
+//! The partition's e820 map lists its private low RAM and every range of
+//! its memory as RAM, but for the ACPI block (ACPI data) and the console
+//! region (reserved).
+//!
 //! With a console region (the default, [`Inputs::console_size`]), the top of
-//! the window is the partition's ramoops region: the plan keeps every
-//! segment below it, its e820 map lists it as reserved (ramoops maps RAM
-//! as readily, but the page allocator would then hand the same pages out),
-//! the command line must carry its `ramoops.*` parameters
-//! ([`crate::cmdline::ramoops_params`]) and the load image its layout, so that
-//! the module reads the same zones.
+//! the highest range that holds it is the partition's ramoops region
+//! ([`plan::console_layout`]): the plan keeps every segment out of it, its
+//! e820 map lists it as reserved (ramoops maps RAM as readily, but the page
+//! allocator would then hand the same pages out), the command line must
+//! carry its `ramoops.*` parameters ([`crate::cmdline::ramoops_params`]) and
+//! the load image its layout, so that the module reads the same zones.
 //!
 //! The 64-bit entry skips the partition's own decompression (about 0.21 s
 //! under QEMU TCG) at the price of a larger load image (about 10 MB of
 //! kernel instead of 2.8 MB) and of KASLR.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::ops::Range;
 
 use anyhow::{bail, Context, Result};
-use mint_logic::load_image::{MAX_SEGMENTS, PAGE_TABLE_LEN, STATUS_PAGE_LEN};
-use mint_logic::memrange::MemRange;
+use mint_logic::load_image::{MAX_SEGMENTS, STATUS_PAGE_LEN};
+use mint_logic::memlist::RangeList;
 use mint_logic::ramoops::Layout;
 
-use crate::acpi::{self, PciBus, ACPI_BLOCK_SIZE, PAGE_TABLES_OFFSET};
+use crate::acpi::{self, PciBus, ACPI_BLOCK_SIZE};
 use crate::bzimage::BzImage;
 use crate::cmdline;
 use crate::load_blob;
-use crate::pagetable;
-use crate::plan::{self, LoadPlan, PlanRequest, FOUR_GIB};
+use crate::plan::{self, LoadPlan, PlanRequest};
 use crate::vmlinux;
 use crate::zeropage::{build_zero_page, E820Table, E820Type, ZeroPageConfig};
 
@@ -49,36 +52,29 @@ const KASLR_FLAG: u8 = 1 << 1;
 /// Offset of `hdr.loadflags` in the zero page.
 const LOADFLAGS_OFFSET: usize = 0x211;
 
-/// How the partition's boot CPU enters the kernel.
+/// How the partition's kernel is loaded and entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Entry {
-    /// Linux 32-bit boot protocol: the bzImage's protected-mode code is
-    /// loaded at the kernel load address and entered there
-    /// (`code32_start`, paging off); it decompresses the kernel itself.
+    /// The bzImage's protected-mode code is loaded at the kernel load
+    /// address; it decompresses the kernel itself. Entered through the
+    /// Linux 32-bit boot protocol (`code32_start` = the load address,
+    /// paging off) while the zero page, the command line and the kernel lie
+    /// below 4 GiB, else through the 64-bit boot protocol at its 64-bit
+    /// entry, load address + 0x200 ([`plan::LoadPlan::entry_64`]).
     #[default]
-    Protected32,
+    BzImage,
     /// Linux 64-bit boot protocol: `mint-kexec` decompresses the kernel
     /// ([`crate::vmlinux`]), loads its `PT_LOAD` segments from the load
-    /// address and the CPU enters `startup_64` in long mode, on identity page
-    /// tables ([`crate::pagetable`]) in the ACPI block. No KASLR: the kernel
-    /// runs at its link-time virtual address, as with `nokaslr`.
+    /// address and the CPU enters `startup_64` in long mode. No KASLR: the
+    /// kernel runs at its link-time virtual address, as with `nokaslr`.
     Decompressed64,
-}
-
-impl fmt::Display for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Entry::Protected32 => "32-bit boot protocol, the kernel decompresses itself",
-            Entry::Decompressed64 => "64-bit boot protocol, decompressed by mint-kexec (no KASLR)",
-        })
-    }
 }
 
 /// What the partition is, as the module reports it.
 #[derive(Debug, Clone)]
 pub struct Partition {
-    /// The memory window.
-    pub window: MemRange,
+    /// Its memory: the ranges it owns.
+    pub memory: RangeList,
     /// The partition's private RAM below 1 MiB, `[start, end)`.
     pub low_ram: Range<u64>,
     /// APIC IDs of its CPUs, boot CPU first.
@@ -96,14 +92,15 @@ pub struct Inputs<'a> {
     pub initrd: Option<&'a [u8]>,
     /// The full command line (without NUL). With a console region it must
     /// hold that region's parameters ([`cmdline::ramoops_params`] of
-    /// [`plan::console_layout`] for the same window and size).
+    /// [`plan::console_layout`] for the same memory and size).
     pub cmdline: &'a str,
     /// kexec's `--mem-min`.
     pub mem_min: Option<u64>,
     /// I/O base of the partition's console UART, described in its DSDT
     /// (see [`crate::cmdline::console_port`]); `None` for none.
     pub console_uart: Option<u16>,
-    /// Length of the console (ramoops) region at the top of the window;
+    /// Length of the console (ramoops) region at the top of the highest
+    /// range that holds it;
     /// `None` for none (`--no-console-region`).
     pub console_size: Option<u64>,
     /// How the kernel is entered.
@@ -119,13 +116,15 @@ pub struct Assembled {
     pub blob: Vec<u8>,
     pub plan: LoadPlan,
     pub rsdp: u64,
-    /// How the kernel is entered.
+    /// How the kernel is loaded.
     pub entry_kind: Entry,
-    /// Physical entry address: `plan.entry` (`code32_start`) or, with
-    /// [`Entry::Decompressed64`], `startup_64`.
+    /// Physical entry address: `plan.entry` (`code32_start`, or the
+    /// bzImage's 64-bit entry) or, with [`Entry::Decompressed64`],
+    /// `startup_64`.
     pub entry: u64,
-    /// With [`Entry::Decompressed64`]: the identity page tables (CR3).
-    pub page_table: Option<u64>,
+    /// Whether the kernel is entered through the 64-bit boot protocol (the
+    /// load image's `FLAG_ENTRY_64`).
+    pub entry_64: bool,
     /// The partition's status page (the ACPI block's last page), which its
     /// FADT's reset and sleep registers point at and the module watches.
     pub status_page: u64,
@@ -137,6 +136,21 @@ pub struct Assembled {
     pub decompressed: Option<(u64, usize)>,
     /// The console (ramoops) region, if any (the same as `plan.console`).
     pub console: Option<Layout>,
+}
+
+impl Assembled {
+    /// One line on how the kernel is entered.
+    pub fn entry_description(&self) -> &'static str {
+        match (self.entry_kind, self.entry_64) {
+            (Entry::BzImage, false) => "32-bit boot protocol, the kernel decompresses itself",
+            (Entry::BzImage, true) => {
+                "64-bit boot protocol (the kernel lies above 4 GiB), the kernel decompresses itself"
+            }
+            (Entry::Decompressed64, _) => {
+                "64-bit boot protocol, decompressed by mint-kexec (no KASLR)"
+            }
+        }
+    }
 }
 
 /// An APIC ID for the MADT's leading decoy entry that is none of the
@@ -160,8 +174,7 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
     let plan = plan::plan(
         &image,
         &PlanRequest {
-            window_start: p.window.start,
-            window_size: p.window.size,
+            memory: p.memory,
             mem_min: inputs.mem_min,
             cmdline_len: cmdline.len() as u64,
             initrd_len: initrd.len() as u64,
@@ -186,18 +199,22 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         &p.pci,
     )?;
 
-    // The partition sees its private low RAM, its window as RAM, the whole
-    // ACPI block inside the window (tables, page tables, status page) as
-    // ACPI data and the console region as reserved; nothing else exists
-    // for it.
-    let mut ranges = vec![
-        (p.low_ram.clone(), E820Type::Ram),
-        (p.window.start..p.window.end(), E820Type::Ram),
-        (acpi_range.clone(), E820Type::Acpi),
-    ];
+    // The partition sees its private low RAM, every range of its memory as
+    // RAM, the whole ACPI block (tables, status page) as ACPI data and the
+    // console region as reserved; nothing else exists for it.
+    let mut ranges = vec![(p.low_ram.clone(), E820Type::Ram)];
+    ranges.extend(
+        p.memory
+            .ranges()
+            .iter()
+            .map(|r| (r.start..r.end(), E820Type::Ram)),
+    );
+    ranges.push((acpi_range.clone(), E820Type::Acpi));
     ranges.extend(console.map(|c| (c.region(), E820Type::Reserved)));
     let e820 = E820Table::build(&ranges)?;
+    let entry_64 = plan.entry_64 || inputs.entry == Entry::Decompressed64;
     let mut cfg = ZeroPageConfig::from_plan(&plan);
+    cfg.entry_64 = entry_64;
     cfg.acpi_rsdp_addr = Some(tables.rsdp_addr);
     let mut zero_page = build_zero_page(&image, &cfg, &e820)?;
     if inputs.entry == Entry::Decompressed64 {
@@ -214,10 +231,10 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
         (acpi_range.start, Cow::Borrowed(&tables.bytes[..])),
     ];
     let decompressed_all;
-    let (entry, page_table, decompressed) = match inputs.entry {
-        Entry::Protected32 => {
+    let (entry, decompressed) = match inputs.entry {
+        Entry::BzImage => {
             segments.push((plan.payload.start, Cow::Borrowed(image.payload())));
-            (plan.entry, None, None)
+            (plan.entry, None)
         }
         Entry::Decompressed64 => {
             decompressed_all = match inputs.decompressed {
@@ -229,13 +246,6 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
             let vm = vmlinux::load_segments(&decompressed_all, image.init_size())
                 .context("decompressed kernel")?;
             let load = plan.kernel.start;
-            // The plan keeps the kernel's init_size area, the zero page and the
-            // command line below 4 GiB, which the page tables map 1:1.
-            let pt = acpi_range.start + PAGE_TABLES_OFFSET;
-            if pt + PAGE_TABLE_LEN > acpi_range.end || plan.kernel.end > FOUR_GIB {
-                bail!("the page tables or the kernel lie outside the 4 GiB identity map");
-            }
-            segments.push((pt, Cow::Owned(pagetable::identity_4g(pt).to_vec())));
             for seg in &vm.segments {
                 // The bss (p_memsz beyond p_filesz) is loaded as zeroes
                 // rather than left to the window scrub and the kernel's
@@ -254,13 +264,12 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
             let entry = load + vm.entry_offset;
             (
                 entry,
-                Some(pt),
                 Some((decompressed_all.len() as u64, vm.segments.len())),
             )
         }
     };
     let kernel_bytes = match inputs.entry {
-        Entry::Protected32 => image.payload_len(),
+        Entry::BzImage => image.payload_len(),
         Entry::Decompressed64 => segments
             .iter()
             .filter(|(dest, _)| plan.kernel.contains(dest))
@@ -294,19 +303,19 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
     let blob = load_blob::encode(
         entry,
         plan.zero_page,
-        page_table,
+        entry_64,
         Some(tables.status_page),
         console.as_ref(),
         &refs,
     );
-    load_blob::check(&blob, p.window).context("load image failed the module's checks")?;
+    load_blob::check(&blob, p.memory.ranges()).context("load image failed the module's checks")?;
     Ok(Assembled {
         blob,
         plan,
         rsdp: tables.rsdp_addr,
         entry_kind: inputs.entry,
         entry,
-        page_table,
+        entry_64,
         status_page: tables.status_page,
         kernel_bytes,
         decompressed,
@@ -318,6 +327,7 @@ pub fn assemble(p: &Partition, inputs: &Inputs<'_>) -> Result<Assembled> {
 mod tests {
     use super::*;
     use mint_logic::load_image;
+    use mint_logic::memrange::MemRange;
 
     fn real_image() -> Option<Vec<u8>> {
         let path = std::env::var("MINT_TEST_BZIMAGE")
@@ -336,7 +346,7 @@ mod tests {
 
     fn partition(size: u64) -> Partition {
         Partition {
-            window: MemRange::new(0x2000_0000, size).unwrap(),
+            memory: RangeList::from_ranges(&[MemRange::new(0x2000_0000, size).unwrap()]).unwrap(),
             low_ram: 0x11000..0x20000,
             apic_ids: vec![1],
             pm_timer_port: 0x608,
@@ -356,7 +366,7 @@ mod tests {
                 mem_min: None,
                 console_uart: Some(0x2f8),
                 console_size: None,
-                entry: Entry::Protected32,
+                entry: Entry::BzImage,
                 decompressed: None,
             },
         )
@@ -370,7 +380,7 @@ mod tests {
         let p = partition(256 << 20);
         let a = assemble_plain(&p, &kernel, &initrd);
         let img = load_image::parse(&a.blob).unwrap();
-        img.validate_within(p.window).unwrap();
+        img.validate_within(p.memory.ranges()).unwrap();
         assert_eq!(img.segment_count(), 5);
         assert_eq!(img.entry(), a.plan.entry);
         let segs: Vec<_> = img.segments().collect();
@@ -418,34 +428,31 @@ mod tests {
             entry,
             decompressed: None,
         };
-        let a32 = assemble(&p, &inputs(Entry::Protected32)).unwrap();
+        let a32 = assemble(&p, &inputs(Entry::BzImage)).unwrap();
         let a = assemble(&p, &inputs(Entry::Decompressed64)).unwrap();
-        load_blob::check(&a.blob, p.window).unwrap();
+        load_blob::check(&a.blob, p.memory.ranges()).unwrap();
         let img = load_image::parse(&a.blob).unwrap();
         // Same plan either way: the kernel's init_size area at the same place.
         assert_eq!(a.plan, a32.plan);
         assert_eq!(a.entry_kind, Entry::Decompressed64);
-        assert_eq!(a32.page_table, None);
+        assert!(!a32.entry_64 && !load_image::parse(&a32.blob).unwrap().entry_64());
         let acpi = a.plan.acpi.clone().unwrap();
         assert_eq!(acpi.end - acpi.start, ACPI_BLOCK_SIZE);
-        let pt = acpi.start + 0x8000;
-        assert_eq!(a.page_table, Some(pt));
-        assert_eq!(img.entry_64_page_table(), Some(pt));
+        // The 64-bit protocol, on the module's page tables: none in the image.
+        assert!(a.entry_64 && img.entry_64());
+        assert_eq!(&a.blob[48..56], &[0; 8], "page_table: reserved");
         assert_eq!(img.entry(), a.entry);
         assert_eq!(img.boot_params(), a.plan.zero_page);
         let segs: Vec<_> = img.segments().collect();
-        // zero page, cmdline, ACPI tables, page tables, >= 1 PT_LOAD, initrd.
-        assert!(segs.len() >= 6, "{} segments", segs.len());
-        assert_eq!(segs[3].0, pt);
-        assert_eq!(segs[3].1, &pagetable::identity_4g(pt)[..]);
+        // zero page, cmdline, ACPI tables, >= 1 PT_LOAD, initrd.
+        assert!(segs.len() >= 5, "{} segments", segs.len());
         assert_eq!(segs[2].0, acpi.start);
-        assert!(segs[2].0 + segs[2].1.len() as u64 <= pt);
-        // The status page follows the page tables, in the block's last page.
+        assert!(segs[2].0 + segs[2].1.len() as u64 <= acpi.start + 0xf000);
+        // The status page is the block's last page.
         assert_eq!(img.status_page(), Some(acpi.start + 0xf000));
-        assert!(pt + PAGE_TABLE_LEN <= acpi.start + 0xf000);
         // The entry is startup_64, inside a kernel segment: the first one,
         // at the load address.
-        let ksegs: Vec<_> = segs[4..segs.len() - 1].to_vec();
+        let ksegs: Vec<_> = segs[3..segs.len() - 1].to_vec();
         assert_eq!(ksegs[0].0, a.plan.kernel.start);
         assert!(a.entry >= a.plan.kernel.start && a.entry < a.plan.kernel.start + 0x1000);
         assert!(ksegs
@@ -522,11 +529,11 @@ mod tests {
         let page = acpi.start + 0xf000;
         assert_eq!(a.status_page, page);
         assert_eq!(page + STATUS_PAGE_LEN, acpi.end, "the block's last page");
-        // The load image carries it, version 4.
+        // The load image carries it, version 5.
         let img = load_image::parse(&a.blob).unwrap();
-        assert_eq!(load_image::VERSION, 4);
+        assert_eq!(&a.blob[8..12], &[5, 0, 0, 0]);
         assert_eq!(img.status_page(), Some(page));
-        img.validate_within(p.window).unwrap();
+        img.validate_within(p.memory.ranges()).unwrap();
         // No segment writes it: it starts all zero from the window scrub.
         for (dest, data) in img.segments() {
             let end = dest + data.len() as u64;
@@ -562,7 +569,7 @@ mod tests {
         console: u64,
         uart: Option<u16>,
     ) -> Result<Assembled> {
-        let layout = plan::console_layout(p.window.start, p.window.size, console)?;
+        let layout = plan::console_layout(&p.memory, console)?;
         let line = cmdline::compose(
             "os2",
             &cmdline::Options {
@@ -582,7 +589,7 @@ mod tests {
                 mem_min: None,
                 console_uart: uart,
                 console_size: Some(console),
-                entry: Entry::Protected32,
+                entry: Entry::BzImage,
                 decompressed: None,
             },
         )
@@ -605,7 +612,7 @@ mod tests {
         // The load image carries the region and no segment touches it.
         let img = load_image::parse(&a.blob).unwrap();
         assert_eq!(img.console(), Some(c));
-        img.validate_within(p.window).unwrap();
+        img.validate_within(p.memory.ranges()).unwrap();
         for (dest, data) in img.segments() {
             assert!(dest + data.len() as u64 <= top - 0x10_0000, "{dest:#x}");
         }
@@ -638,7 +645,7 @@ mod tests {
         let p = partition(256 << 20);
         let a = assemble_with_region(&p, &kernel, &[0x42; 300_000], 1 << 20, Some(0x2f8)).unwrap();
         let img = load_image::parse(&a.blob).unwrap();
-        img.validate_within(p.window).unwrap();
+        img.validate_within(p.memory.ranges()).unwrap();
         let c = img.console().unwrap();
         assert_eq!(c.region(), 0x2ff0_0000..0x3000_0000);
         let zp = img.segments().next().unwrap().1;
@@ -660,7 +667,7 @@ mod tests {
                 mem_min: None,
                 console_uart: Some(0x2f8),
                 console_size: Some(1 << 20),
-                entry: Entry::Protected32,
+                entry: Entry::BzImage,
                 decompressed: None,
             },
         )
@@ -752,6 +759,160 @@ mod tests {
         .err()
         .expect("must fail");
         assert!(format!("{err:#}").contains("kernel image"), "{err:#}");
+    }
+
+    /// A partition with one CPU in `ranges` (`(start, size)` pairs).
+    fn partition_in(ranges: &[(u64, u64)]) -> Partition {
+        let r: Vec<MemRange> = ranges
+            .iter()
+            .map(|&(s, n)| MemRange::new(s, n).unwrap())
+            .collect();
+        Partition {
+            memory: RangeList::from_ranges(&r).unwrap(),
+            ..partition(4096)
+        }
+    }
+
+    fn u32_at(b: &[u8], o: usize) -> u32 {
+        u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+    }
+
+    fn u64_at(b: &[u8], o: usize) -> u64 {
+        u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn two_ranges_in_the_e820_and_the_initrd_apart() {
+        // Synthetic kernel: 1 MiB init_size at +2 MiB of 4M@0x40000000,
+        // leaving 1 MiB there; the 1.5 MiB initrd goes to 2M@0x30000000.
+        let kernel = crate::bzimage::test_support::synth();
+        let initrd = vec![0x42u8; 0x18_0000];
+        let p = partition_in(&[(0x4000_0000, 4 << 20), (0x3000_0000, 2 << 20)]);
+        let a = assemble_plain(&p, &kernel, &initrd);
+        assert_eq!(a.plan.kernel, 0x4020_0000..0x4030_0000);
+        assert_eq!(a.plan.initrd, Some(0x3008_0000..0x3020_0000));
+        assert!(!a.entry_64);
+        assert_eq!(a.entry, 0x4020_0000, "code32_start");
+        let img = load_image::parse(&a.blob).unwrap();
+        img.validate_within(p.memory.ranges()).unwrap();
+        assert!(!img.entry_64());
+        // Not inside the main range alone: the initrd, the last segment.
+        assert_eq!(
+            img.validate_within(&p.memory.ranges()[1..]),
+            Err(load_image::LoadImageError::OutsideMemory { index: 4 })
+        );
+        let segs: Vec<_> = img.segments().collect();
+        assert_eq!(segs[4], (0x3008_0000, &initrd[..]));
+        // The zero page, decoded from its bytes: the initrd's pointer, the
+        // e820 with both ranges as RAM, the ACPI block cut out of the main one.
+        let zp = segs[0].1;
+        assert_eq!(u32_at(zp, 0x218), 0x3008_0000, "ramdisk_image");
+        assert_eq!(u32_at(zp, 0x0c0), 0, "ext_ramdisk_image");
+        assert_eq!(u32_at(zp, 0x21c), 0x18_0000, "ramdisk_size");
+        assert_eq!(u32_at(zp, 0x214), 0x4020_0000, "code32_start");
+        assert_eq!(
+            e820(zp),
+            [
+                (0x11000, 0xf000, 1),
+                (0x3000_0000, 0x20_0000, 1),
+                (0x4000_0000, 0x2000, 1),
+                (0x4000_2000, 0x1_0000, 3),
+                (0x4001_2000, 0x3e_e000, 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn above_4g_through_the_bzimage_64_bit_entry() {
+        // A kernel that may be loaded above 4 GiB, memory carved above it:
+        // 2M@0x180000000 and 4M@0x240000000, a 64 KiB console region.
+        let kernel = crate::bzimage::test_support::Synth {
+            xloadflags: 0x3,
+            ..Default::default()
+        }
+        .build();
+        let initrd = vec![0x42u8; 0x18_0000];
+        let p = partition_in(&[(0x1_8000_0000, 2 << 20), (0x2_4000_0000, 4 << 20)]);
+        let a = assemble_with_region(&p, &kernel, &initrd, 64 << 10, Some(0x2f8)).unwrap();
+        // The console region at the top of the highest range, the kernel
+        // below it, the initrd in the other range.
+        let region = 0x2_403f_0000..0x2_4040_0000;
+        assert_eq!(a.console.unwrap().region(), region);
+        assert_eq!(a.plan.kernel, 0x2_4020_0000..0x2_4030_0000);
+        assert_eq!(a.plan.initrd, Some(0x1_8008_0000..0x1_8020_0000));
+        // The bzImage's own 64-bit entry: load address + 0x200.
+        assert!(a.entry_64);
+        assert_eq!(a.entry, 0x2_4020_0200);
+        assert!(a.entry_description().starts_with("64-bit"));
+        let img = load_image::parse(&a.blob).unwrap();
+        img.validate_within(p.memory.ranges()).unwrap();
+        assert_eq!(u32_at(&a.blob, 40), 1, "flags: FLAG_ENTRY_64");
+        assert_eq!(u64_at(&a.blob, 48), 0, "page_table: reserved");
+        assert_eq!(u64_at(&a.blob, 16), 0x2_4020_0200, "entry");
+        assert_eq!(u64_at(&a.blob, 24), 0x2_4000_0000, "boot_params");
+        let segs: Vec<_> = img.segments().collect();
+        // The payload segment holds the 64-bit entry.
+        assert_eq!(segs[3].0, 0x2_4020_0000);
+        assert!(segs[3].1.len() > 0x200);
+        // The zero page: the high halves in the ext_ fields.
+        let zp = segs[0].1;
+        assert_eq!(u32_at(zp, 0x214), 0, "code32_start: unused");
+        assert_eq!(u32_at(zp, 0x228), 0x4000_1000, "cmd_line_ptr");
+        assert_eq!(u32_at(zp, 0x0c8), 2, "ext_cmd_line_ptr");
+        assert_eq!(u32_at(zp, 0x218), 0x8008_0000, "ramdisk_image");
+        assert_eq!(u32_at(zp, 0x0c0), 1, "ext_ramdisk_image");
+        assert_eq!(u32_at(zp, 0x21c), 0x18_0000, "ramdisk_size");
+        assert_eq!(u32_at(zp, 0x0c4), 0, "ext_ramdisk_size");
+        assert_eq!(u64_at(zp, 0x070), 0x2_4000_2000, "acpi_rsdp_addr");
+        assert_eq!(a.rsdp, 0x2_4000_2000);
+        // The command line is where the zero page says, with the region's
+        // parameters.
+        assert_eq!(segs[1].0, 0x2_4000_1000);
+        let line = std::str::from_utf8(segs[1].1).unwrap();
+        assert!(line.contains(" ramoops.mem_address=0x2403f0000 "), "{line}");
+        // The ACPI tables above 4 GiB: the RSDP has no RSDT, its XSDT lies
+        // in the block.
+        let block = segs[2].1;
+        assert_eq!(&block[0..8], b"RSD PTR ");
+        assert_eq!(u32_at(block, 16), 0, "RsdtAddress");
+        let xsdt = u64_at(block, 24);
+        assert!((0x2_4000_2000..0x2_4000_a000).contains(&xsdt), "{xsdt:#x}");
+        // e820: low RAM, the initrd's range, the main range around the ACPI
+        // block, ending at the reserved console region.
+        assert_eq!(
+            e820(zp),
+            [
+                (0x11000, 0xf000, 1),
+                (0x1_8000_0000, 0x20_0000, 1),
+                (0x2_4000_0000, 0x2000, 1),
+                (0x2_4000_2000, 0x1_0000, 3),
+                (0x2_4001_2000, 0x3d_e000, 1),
+                (0x2_403f_0000, 0x1_0000, 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn above_4g_refused_without_the_flag() {
+        // The synthetic kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G.
+        let kernel = crate::bzimage::test_support::synth();
+        let p = partition_in(&[(0x1_4000_0000, 256 << 20)]);
+        let err = assemble_with_region(&p, &kernel, &[1], 1 << 20, None)
+            .err()
+            .expect("must fail");
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("XLF_CAN_BE_LOADED_ABOVE_4G") && msg.contains("4 GiB"),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'), "{msg}");
+        // With memory below 4 GiB as well, that is used.
+        let p = partition_in(&[(0x1_4000_0000, 256 << 20), (0x2000_0000, 64 << 20)]);
+        let a = assemble_with_region(&p, &kernel, &[1], 1 << 20, None).unwrap();
+        assert_eq!(a.plan.main, MemRange::new(0x2000_0000, 64 << 20).unwrap());
+        assert!(!a.entry_64);
+        // The console region stays at the top of the highest range.
+        assert_eq!(a.console.unwrap().region(), 0x1_4ff0_0000..0x1_5000_0000);
     }
 
     #[test]

@@ -112,7 +112,8 @@ pub struct PartitionStatus {
     pub cpus: Option<String>,
     /// The `apic_ids` file, boot CPU first.
     pub apic_ids: Option<Vec<u32>>,
-    /// The `memory` file, `SIZE@START` (`""` for none).
+    /// The `memory` file: the claimed ranges, ascending, comma-separated,
+    /// each `SIZE@START` (`""` for none).
     pub memory: Option<String>,
     /// The `lowmem` file, `START-END` inclusive.
     pub lowmem: Option<String>,

@@ -1,6 +1,6 @@
 //! `mint-kexec` library: the host-testable loading logic of the mint loader
-//! (bzImage parsing, window planning, ACPI tables, zero page, load image,
-//! and for the 64-bit entry: kernel decompression and boot page tables),
+//! (bzImage parsing, planning the partition's memory ranges, ACPI tables,
+//! zero page, load image, and for `--decompress`: kernel decompression),
 //! the host's view of a partition's console and crash records, and of the
 //! PCI functions it owns.
 
@@ -12,7 +12,6 @@ pub mod console;
 pub mod initrd;
 pub mod kexec;
 pub mod load_blob;
-pub mod pagetable;
 pub mod pci;
 pub mod plan;
 pub mod sysfs;

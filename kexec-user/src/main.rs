@@ -15,9 +15,9 @@ use mint_kexec::console::{self, Follower, PartitionStatus};
 use mint_kexec::pci::{self, Bdf, PciBus};
 use mint_kexec::sysfs::{self, PartitionDir};
 use mint_kexec::{cmdline, initrd, kexec, plan, vmlinux};
-use mint_logic::memrange::MemRange;
+use mint_logic::memlist::{self, RangeList};
 use mint_logic::ramoops::Layout;
-use mint_logic::{cpulist, memrange, name};
+use mint_logic::{cpulist, name};
 use serde::Serialize;
 
 /// Load a Linux kernel into a mint partition (a kernel of its own on CPUs and
@@ -84,8 +84,9 @@ enum Cmd {
     Defaults {
         /// Partition name (osN).
         partition: String,
-        /// The window the ramoops.* parameters are for (SIZE@START); default:
-        /// the partition's `memory`, if it exists and has one.
+        /// The memory the ramoops.* parameters are for (SIZE@START items,
+        /// comma-separated); default: the partition's `memory`, if it exists and
+        /// has some.
         #[arg(long)]
         mem: Option<String>,
         /// As for a partition that owns PCI functions (default: whether its `devices`
@@ -150,10 +151,10 @@ struct ConsoleArgs {
     #[arg(long)]
     no_uart: bool,
     /// Size of the console region (ramoops: console ring and crash records) at the top
-    /// of the window: 4 KiB multiple, 64K to 1G.
+    /// of the highest memory range larger than it: 4 KiB multiple, 64K to 1G.
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_console_size)]
     console_size: u64,
-    /// No console region: no ramoops.* parameters, the whole window is RAM, and the
+    /// No console region: no ramoops.* parameters, all of the memory is RAM, and the
     /// host's `console` and `crash` files stay empty.
     #[arg(long, conflicts_with = "console_size")]
     no_console_region: bool,
@@ -165,16 +166,16 @@ impl ConsoleArgs {
         (!self.no_console_region).then_some(self.console_size)
     }
 
-    /// The command line options for `window` (`None`: not known, so no
+    /// The command line options for `memory` (`None`: not known, so no
     /// ramoops parameters), for a partition with PCI functions if `pci`.
     fn options(
         &self,
         tsc_khz: u32,
-        window: Option<&MemRange>,
+        memory: Option<&RangeList>,
         pci: bool,
     ) -> Result<cmdline::Options> {
-        let region = match (window, self.region_size()) {
-            (Some(w), Some(size)) => plan::console_layout(w.start, w.size, size)?,
+        let region = match (memory, self.region_size()) {
+            (Some(m), Some(size)) => plan::console_layout(m, size)?,
             _ => None,
         };
         Ok(cmdline::Options {
@@ -256,17 +257,19 @@ struct LoadArgs {
     /// Assign these CPUs first (cpulist, e.g. 1 or 1-2); same as writing `cpus`.
     #[arg(long)]
     cpus: Option<String>,
-    /// Assign this memory window first (SIZE@START, e.g. 256M@0x20000000); same as writing `memory`.
+    /// Assign this memory first: up to 8 comma-separated items, SIZE (carved from the host's
+    /// RAM) or SIZE@START (e.g. 2G, or 256M@0x20000000,1G); same as writing `memory`.
     #[arg(long)]
     mem: Option<String>,
-    /// Lowest address to load anything at, inside the window (as kexec's --mem-min).
+    /// Lowest address to load anything at, inside one of the memory ranges (as kexec's
+    /// --mem-min).
     #[arg(long, value_parser = parse_addr)]
     mem_min: Option<u64>,
     /// Decompress the kernel here and enter it in 64-bit mode: faster partition boot, no KASLR.
     #[arg(long)]
     decompress: bool,
     /// Inflate the initrd's gzip parts here, so the partition only unpacks cpio
-    /// (faster boot; the window holds the larger, inflated initrd). Other
+    /// (faster boot; the partition's memory holds the larger, inflated initrd). Other
     /// compressions are left to the partition's kernel.
     #[arg(long)]
     decompress_initrd: bool,
@@ -315,8 +318,10 @@ fn load(root: &Path, host: &Host, a: &LoadArgs) -> Result<()> {
     if let Some(c) = &a.cpus {
         cpulist::parse(c).map_err(|e| anyhow::anyhow!("--cpus {c:?}: {e}"))?;
     }
-    let requested_window = match &a.mem {
-        Some(m) => Some(memrange::parse(m).map_err(|e| anyhow::anyhow!("--mem {m:?}: {e}"))?),
+    let requested_memory = match &a.mem {
+        Some(m) => {
+            Some(memlist::parse_request(m).map_err(|e| anyhow::anyhow!("--mem {m:?}: {e}"))?)
+        }
         None => None,
     };
     let ioports = fs::read_to_string(&host.ioports).unwrap_or_default();
@@ -337,26 +342,26 @@ fn load(root: &Path, host: &Host, a: &LoadArgs) -> Result<()> {
         )
     })?;
     let tsc = tsc_khz(root);
-    // The command line for a window: the console region's parameters
-    // depend on where the window ends.
+    // The command line for the partition's memory: the console region's
+    // parameters depend on where its ranges lie.
     let has_pci = !pci_buses.is_empty();
-    let line_for = |w: &MemRange| -> Result<String> {
-        let opts = a.console.options(tsc, Some(w), has_pci)?;
+    let line_for = |m: &RangeList| -> Result<String> {
+        let opts = a.console.options(tsc, Some(m), has_pci)?;
         Ok(cmdline::compose(name, &opts, a.append.as_deref())?)
     };
 
     // When --cpus/--mem are about to be written, first a dry run with the
-    // requested (or current) window: a window too small is reported before
+    // requested (or current) memory: memory too small is reported before
     // anything changes. Otherwise the one real assembly below reports it.
-    let current_window = || -> Result<memrange::MemRange> {
+    let current_memory = || -> Result<RangeList> {
         let v = dir.read("memory")?;
         if v.is_empty() {
             bail!(
-                "{name} has no memory: pass --mem SIZE@START or write {}/memory",
+                "{name} has no memory: pass --mem SIZE[@START][,...] or write {}/memory",
                 dir.dir.display()
             );
         }
-        memrange::parse(&v).map_err(|e| anyhow::anyhow!("module reports memory {v:?}: {e}"))
+        memlist::parse_ranges(&v).map_err(|e| anyhow::anyhow!("module reports memory {v:?}: {e}"))
     };
     let low_ram = sysfs::parse_lowmem(&dir.read("lowmem")?).context("module reports no lowmem")?;
     // Both command lines (the dry run's and the real one) live to the end.
@@ -371,24 +376,28 @@ fn load(root: &Path, host: &Host, a: &LoadArgs) -> Result<()> {
         entry: if a.decompress {
             Entry::Decompressed64
         } else {
-            Entry::Protected32
+            Entry::BzImage
         },
         decompressed: decompressed.as_deref(),
     };
     if a.cpus.is_some() || a.mem.is_some() {
-        let window = match requested_window {
-            Some(w) => w,
-            None => current_window()?,
+        // Sizes to carve are placed where the module might put them: the
+        // plan depends on their sizes, the command line a little on where.
+        let memory = match &requested_memory {
+            Some(r) => plan::dry_run_memory(r),
+            None => Some(current_memory()?),
         };
-        let probe = Partition {
-            window,
-            low_ram: low_ram.clone(),
-            apic_ids: vec![0xfd],
-            pm_timer_port,
-            pci: pci_buses.clone(),
-        };
-        probe_line = line_for(&window)?;
-        assemble(&probe, &inputs(&probe_line))?;
+        if let Some(memory) = memory {
+            let probe = Partition {
+                memory,
+                low_ram: low_ram.clone(),
+                apic_ids: vec![0xfd],
+                pm_timer_port,
+                pci: pci_buses.clone(),
+            };
+            probe_line = line_for(&memory)?;
+            assemble(&probe, &inputs(&probe_line))?;
+        }
     }
 
     if let Some(c) = &a.cpus {
@@ -405,13 +414,13 @@ fn load(root: &Path, host: &Host, a: &LoadArgs) -> Result<()> {
         );
     }
     let p = Partition {
-        window: current_window()?,
+        memory: current_memory()?,
         low_ram,
         apic_ids,
         pm_timer_port,
         pci: pci_buses,
     };
-    let line = line_for(&p.window)?;
+    let line = line_for(&p.memory)?;
     let assembled = assemble(&p, &inputs(&line))?;
     dir.write_load(&assembled.blob)?;
 
@@ -421,7 +430,16 @@ fn load(root: &Path, host: &Host, a: &LoadArgs) -> Result<()> {
         a.image.display(),
         kernel.len()
     );
-    println!("  window    {}", p.window);
+    if p.memory.ranges().len() == 1 {
+        println!("  memory    {}", p.memory);
+    } else {
+        println!(
+            "  memory    {} ({} bytes; kernel, zero page and ACPI in {})",
+            p.memory,
+            p.memory.total(),
+            plan.main
+        );
+    }
     println!(
         "  kernel    {:#x}-{:#x}, {} bytes loaded (entry {:#x})",
         plan.kernel.start,
@@ -429,12 +447,9 @@ fn load(root: &Path, host: &Host, a: &LoadArgs) -> Result<()> {
         assembled.kernel_bytes,
         assembled.entry
     );
-    println!("  entry     {}", assembled.entry_kind);
+    println!("  entry     {}", assembled.entry_description());
     if let Some((len, loads)) = assembled.decompressed {
         println!("            decompressed {len} bytes, {loads} PT_LOAD segments");
-    }
-    if let Some(pt) = assembled.page_table {
-        println!("            identity page tables (CR3) {pt:#x}");
     }
     println!(
         "  zero page {:#x}, ACPI RSDP {:#x}",
@@ -754,15 +769,15 @@ fn defaults(
     c: &ConsoleArgs,
 ) -> Result<()> {
     let name = name::parse_name(partition).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let window = match mem {
-        Some(m) => Some(memrange::parse(m).map_err(|e| anyhow::anyhow!("--mem {m:?}: {e}"))?),
+    let memory = match mem {
+        Some(m) => Some(memlist::parse_ranges(m).map_err(|e| anyhow::anyhow!("--mem {m:?}: {e}"))?),
         None => sysfs::read_value(&root.join(name).join("memory"))
             .ok()
-            .and_then(|v| memrange::parse(&v).ok()),
+            .and_then(|v| memlist::parse_ranges(&v).ok()),
     };
-    if window.is_none() && c.region_size().is_some() {
+    if memory.is_none() && c.region_size().is_some() {
         eprintln!(
-            "mint-kexec: {name}'s window is not known (pass --mem SIZE@START): \
+            "mint-kexec: {name}'s memory is not known (pass --mem SIZE@START[,...]): \
              its console region's ramoops.* parameters are left out"
         );
     }
@@ -770,7 +785,7 @@ fn defaults(
         .ok()
         .flatten()
         .is_some_and(|d| !d.is_empty());
-    let opts = c.options(tsc_khz(root), window.as_ref(), with_devices || owns_devices)?;
+    let opts = c.options(tsc_khz(root), memory.as_ref(), with_devices || owns_devices)?;
     println!("{}", cmdline::compose(name, &opts, None)?);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Build the 4096-byte zero page (`struct boot_params`) for the 32-bit boot
 //! protocol entry, and the e820 memory map that goes in it. The 64-bit entry
-//! uses the same zero page (`code32_start` is then unused; `assemble` clears
+//! uses the same zero page (`code32_start` is then unused, and 0 if the load
+//! address does not fit in it; for `--decompress`, `assemble` clears
 //! `KASLR_FLAG`).
 //!
 //! The zero page starts all zero; the image's setup header bytes
@@ -186,8 +187,13 @@ impl E820Table {
 /// Loader-chosen values for the zero page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZeroPageConfig {
-    /// Kernel load address, written to `code32_start`; must be below 4 GiB.
+    /// Kernel load address, written to `code32_start`; must be below 4 GiB
+    /// unless `entry_64`.
     pub kernel_load: u64,
+    /// Whether the kernel is entered through the 64-bit boot protocol,
+    /// which does not use `code32_start`: a load address above 4 GiB
+    /// leaves it 0.
+    pub entry_64: bool,
     /// Address of the NUL-terminated command line.
     pub cmdline_addr: u64,
     /// Initrd location, if any.
@@ -199,11 +205,12 @@ pub struct ZeroPageConfig {
 }
 
 impl ZeroPageConfig {
-    /// Takes the addresses from `plan`; `acpi_rsdp_addr` is `None` and
-    /// `hardware_subarch` 0, for the caller to change.
+    /// Takes the addresses and the entry from `plan`; `acpi_rsdp_addr` is
+    /// `None` and `hardware_subarch` 0, for the caller to change.
     pub fn from_plan(plan: &LoadPlan) -> Self {
         Self {
             kernel_load: plan.kernel.start,
+            entry_64: plan.entry_64,
             cmdline_addr: plan.cmdline.start,
             initrd: plan.initrd.clone(),
             acpi_rsdp_addr: None,
@@ -215,9 +222,10 @@ impl ZeroPageConfig {
 /// Why the zero page cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ZeroPageError {
-    /// `code32_start` is 32 bits wide.
+    /// `code32_start` is 32 bits wide, and the 32-bit entry needs it.
     #[error(
-        "kernel load address 0x{kernel_load:x} does not fit code32_start (must be below 4 GiB)"
+        "kernel load address 0x{kernel_load:x} does not fit code32_start (the 32-bit entry \
+         needs it below 4 GiB)"
     )]
     KernelAbove4G {
         /// Requested load address.
@@ -239,10 +247,15 @@ pub fn build_zero_page(
     cfg: &ZeroPageConfig,
     e820: &E820Table,
 ) -> Result<[u8; ZERO_PAGE_LEN], ZeroPageError> {
-    let code32_start =
-        u32::try_from(cfg.kernel_load).map_err(|_| ZeroPageError::KernelAbove4G {
-            kernel_load: cfg.kernel_load,
-        })?;
+    let code32_start = match u32::try_from(cfg.kernel_load) {
+        Ok(v) => v,
+        Err(_) if cfg.entry_64 => 0,
+        Err(_) => {
+            return Err(ZeroPageError::KernelAbove4G {
+                kernel_load: cfg.kernel_load,
+            })
+        }
+    };
 
     let mut bp = boot_params::default();
     bp.as_mut_slice()[image.setup_header_range()].copy_from_slice(image.setup_header_bytes());
@@ -285,6 +298,8 @@ mod tests {
     use super::*;
     use crate::bzimage::test_support::{real_image, synth, Synth};
     use crate::plan::{plan, PlanRequest};
+    use mint_logic::memlist::RangeList;
+    use mint_logic::memrange::MemRange;
 
     fn u8_at(z: &[u8], off: usize) -> u8 {
         z[off]
@@ -422,6 +437,7 @@ mod tests {
             initrd: Some(0x2_0000_1000..0x3_0000_3000),
             acpi_rsdp_addr: Some(0x4000_2000),
             hardware_subarch: 2,
+            entry_64: false,
         };
         let z = build_zero_page(&img, &cfg, &sample_table()).unwrap();
         assert_eq!(z.len(), 4096);
@@ -471,6 +487,7 @@ mod tests {
             initrd: None,
             acpi_rsdp_addr: None,
             hardware_subarch: 0,
+            entry_64: false,
         };
         let z = build_zero_page(&img, &cfg, &E820Table::default()).unwrap();
         assert_eq!(u8_at(&z, 0x211), 0x21);
@@ -500,6 +517,7 @@ mod tests {
             initrd: None,
             acpi_rsdp_addr: None,
             hardware_subarch: 0,
+            entry_64: false,
         };
         let z = build_zero_page(&img, &cfg, &E820Table::default()).unwrap();
         assert_eq!(z[0x1f0], 0);
@@ -517,6 +535,7 @@ mod tests {
             initrd: None,
             acpi_rsdp_addr: None,
             hardware_subarch: 0,
+            entry_64: false,
         };
         assert_eq!(
             build_zero_page(&img, &cfg, &E820Table::default()).unwrap_err(),
@@ -524,6 +543,20 @@ mod tests {
                 kernel_load: 0x1_0000_0000
             }
         );
+        // The 64-bit entry does not use code32_start: 0 above 4 GiB, the
+        // load address below.
+        let cfg = ZeroPageConfig {
+            entry_64: true,
+            ..cfg
+        };
+        let z = build_zero_page(&img, &cfg, &E820Table::default()).unwrap();
+        assert_eq!(u32_at(&z, 0x214), 0);
+        let cfg = ZeroPageConfig {
+            kernel_load: 0x4020_0000,
+            ..cfg
+        };
+        let z = build_zero_page(&img, &cfg, &E820Table::default()).unwrap();
+        assert_eq!(u32_at(&z, 0x214), 0x4020_0000);
     }
 
     #[test]
@@ -543,8 +576,11 @@ mod tests {
         let p = plan(
             &img,
             &PlanRequest {
-                window_start: 0x4000_0000,
-                window_size: 0x1000_0000,
+                memory: RangeList::from_ranges(&[MemRange {
+                    start: 0x4000_0000,
+                    size: 0x1000_0000,
+                }])
+                .unwrap(),
                 mem_min: None,
                 cmdline_len: 20,
                 initrd_len: 0x12345,
@@ -558,7 +594,7 @@ mod tests {
         cfg.acpi_rsdp_addr = Some(acpi.start);
         let t = E820Table::build(&[
             (0x11000..0x20000, Ram),
-            (p.window.clone(), Ram),
+            (p.main.start..p.main.end(), Ram),
             (acpi.clone(), Acpi),
         ])
         .unwrap();
@@ -574,5 +610,73 @@ mod tests {
         assert_eq!(u32_at(&z, 0x228) as u64, p.cmdline.start);
         assert_eq!(u64_at(&z, 0x070), acpi.start);
         assert_eq!(u8_at(&z, 0x1e8), 4);
+    }
+
+    /// A plan in two ranges above 4 GiB: the kernel, zero page and command
+    /// line in one, the initrd in the other, the 64-bit entry. Every pointer
+    /// field carries its high half in its `ext_` field; the e820 lists both
+    /// ranges.
+    #[test]
+    fn above_4g_through_the_ext_fields() {
+        let d = Synth {
+            xloadflags: 0x3,
+            ..Default::default()
+        }
+        .build();
+        let img = BzImage::parse(&d).unwrap();
+        let a = MemRange {
+            start: 0x2_4000_0000,
+            size: 4 << 20,
+        };
+        let b = MemRange {
+            start: 0x1_8000_0000,
+            size: 2 << 20,
+        };
+        let p = plan(
+            &img,
+            &PlanRequest {
+                memory: RangeList::from_ranges(&[a, b]).unwrap(),
+                mem_min: None,
+                cmdline_len: 20,
+                initrd_len: 0x18_0000,
+                acpi_len: 0x10000,
+                console_len: 0,
+            },
+        )
+        .unwrap();
+        assert!(p.entry_64);
+        assert_eq!(p.kernel.start, 0x2_4020_0000);
+        assert_eq!(p.initrd, Some(0x1_8008_0000..0x1_8020_0000));
+        let acpi = p.acpi.clone().unwrap();
+        let mut cfg = ZeroPageConfig::from_plan(&p);
+        cfg.acpi_rsdp_addr = Some(acpi.start);
+        let t = E820Table::build(&[
+            (0x11000..0x20000, Ram),
+            (b.start..b.end(), Ram),
+            (a.start..a.end(), Ram),
+            (acpi.clone(), Acpi),
+        ])
+        .unwrap();
+        let z = build_zero_page(&img, &cfg, &t).unwrap();
+        assert_eq!(u32_at(&z, 0x214), 0, "code32_start: unused");
+        assert_eq!(u32_at(&z, 0x228), 0x4000_1000, "cmd_line_ptr");
+        assert_eq!(u32_at(&z, 0x0c8), 0x2, "ext_cmd_line_ptr");
+        assert_eq!(u32_at(&z, 0x218), 0x8008_0000, "ramdisk_image");
+        assert_eq!(u32_at(&z, 0x0c0), 0x1, "ext_ramdisk_image");
+        assert_eq!(u32_at(&z, 0x21c), 0x18_0000, "ramdisk_size");
+        assert_eq!(u32_at(&z, 0x0c4), 0, "ext_ramdisk_size");
+        assert_eq!(u64_at(&z, 0x070), 0x2_4000_2000, "acpi_rsdp_addr");
+        // e820 at 0x2d0: low RAM, the initrd's range, the main range split
+        // around the ACPI block.
+        let ent = |i: usize| {
+            let o = 0x2d0 + 20 * i;
+            (u64_at(&z, o), u64_at(&z, o + 8), u32_at(&z, o + 16))
+        };
+        assert_eq!(u8_at(&z, 0x1e8), 5);
+        assert_eq!(ent(0), (0x11000, 0xf000, 1));
+        assert_eq!(ent(1), (0x1_8000_0000, 0x20_0000, 1));
+        assert_eq!(ent(2), (0x2_4000_0000, 0x2000, 1));
+        assert_eq!(ent(3), (0x2_4000_2000, 0x10000, 3));
+        assert_eq!(ent(4), (0x2_4001_2000, 0x3e_e000, 1));
     }
 }

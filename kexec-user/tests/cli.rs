@@ -320,11 +320,11 @@ fn console_options_are_checked_first() {
         );
         ok(&out);
     }
-    // A region as large as os2's 256 MiB window.
+    // A region as large as os2's 256 MiB range.
     let out = run(&root, &["defaults", "os2", "--console-size", "256M"]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("does not fit in the window")
+        stderr(&out).contains("does not fit in the partition's memory")
             && stderr(&out).contains("--console-size"),
         "{}",
         stderr(&out)
@@ -805,5 +805,137 @@ fn load_with_and_without_devices() {
         "{err}"
     );
     assert_eq!(fs::read(root.join("os2/load")).unwrap(), b"");
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn memory_as_a_list() {
+    let root = pci_tree("memory-list");
+    fs::remove_file(root.join("os2/devices")).unwrap();
+    // The module reports two ranges: status shows them as they are.
+    fs::write(
+        root.join("os2/memory"),
+        "512M@0x180000000,256M@0x1a0000000\n",
+    )
+    .unwrap();
+    let shown = text(&run(&root, &["status", "os2"]));
+    assert!(
+        shown.contains("  memory    512M@0x180000000,256M@0x1a0000000\n"),
+        "{shown}"
+    );
+    let v: Value = serde_json::from_slice(ok(&run(&root, &["status", "os2", "--json"]))).unwrap();
+    assert_eq!(
+        v["partitions"][0]["memory"],
+        "512M@0x180000000,256M@0x1a0000000"
+    );
+    // The console region at the top of the higher range.
+    let line = text(&run(&root, &["defaults", "os2"]));
+    assert!(
+        line.contains(" ramoops.mem_address=0x1aff00000 ramoops.mem_size=0x100000 "),
+        "{line}"
+    );
+    let line = text(&run(
+        &root,
+        &["defaults", "os5", "--mem", "1G@0x100000000,256M@0x20000000"],
+    ));
+    assert!(line.contains(" ramoops.mem_address=0x13ff00000 "), "{line}");
+    // --mem of defaults needs places, not sizes to carve.
+    let out = run(&root, &["defaults", "os5", "--mem", "1G"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--mem \"1G\": memory list item 0 has no @START"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A kernel that may go above 4 GiB: loaded into the higher range,
+    // entered through its 64-bit entry at load + 0x200.
+    let mut kernel = synthetic_bzimage();
+    kernel[0x236] = 3; // xloadflags: XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+    let image = root.join("bzImage");
+    fs::write(&image, &kernel).unwrap();
+    let image = image.to_str().unwrap();
+    put(&root, "os2/load", b"");
+    let shown = text(&run(&root, &["load", "os2", image]));
+    assert!(
+        shown.contains(
+            "  memory    512M@0x180000000,256M@0x1a0000000 (805306368 bytes; kernel, zero page \
+             and ACPI in 256M@0x1a0000000)\n"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "  kernel    0x1a0200000-0x1a02fffff, 12288 bytes loaded (entry 0x1a0200200)\n"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  entry     64-bit boot protocol"),
+        "{shown}"
+    );
+    let blob = fs::read(root.join("os2/load")).unwrap();
+    let le = |o: usize, n: usize| {
+        blob[o..o + n]
+            .iter()
+            .rev()
+            .fold(0u64, |a, &b| a << 8 | u64::from(b))
+    };
+    assert_eq!(le(8, 4), 5, "version");
+    assert_eq!(le(16, 8), 0x1_a020_0200, "entry");
+    assert_eq!(le(24, 8), 0x1_a000_0000, "boot_params");
+    assert_eq!(le(40, 4), 1, "FLAG_ENTRY_64");
+    assert_eq!(le(48, 8), 0, "page_table");
+
+    // The same kernel without XLF_CAN_BE_LOADED_ABOVE_4G: refused in one
+    // line naming the flag, nothing written.
+    kernel[0x236] = 1;
+    fs::write(root.join("bzImage"), &kernel).unwrap();
+    fs::write(root.join("os2/load"), b"").unwrap();
+    let out = run(&root, &["load", "os2", image]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("XLF_CAN_BE_LOADED_ABOVE_4G"), "{err}");
+    assert_eq!(fs::read(root.join("os2/load")).unwrap(), b"");
+
+    // --mem writes the list as given; the load then reads what the module
+    // reports (here: the same; the fake file is not truncated on write).
+    fs::write(root.join("os2/memory"), "").unwrap();
+    let shown = text(&run(
+        &root,
+        &[
+            "load",
+            "os2",
+            image,
+            "--mem",
+            "256M@0x20000000,1G@0x140000000",
+        ],
+    ));
+    assert_eq!(
+        fs::read_to_string(root.join("os2/memory")).unwrap(),
+        "256M@0x20000000,1G@0x140000000"
+    );
+    // The pieces below 4 GiB, the console region at the top of the higher range.
+    assert!(
+        shown.contains("kernel, zero page and ACPI in 256M@0x20000000)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  entry     32-bit boot protocol"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  console   0x17ff00000-0x17fffffff "),
+        "{shown}"
+    );
+    // A malformed list is refused before anything is written.
+    let out = run(&root, &["load", "os2", image, "--mem", "2G,,1G"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--mem \"2G,,1G\": memory list item 1 is empty"),
+        "{}",
+        stderr(&out)
+    );
     let _ = fs::remove_dir_all(&root);
 }

@@ -26,6 +26,9 @@ try mem-negative sh -c "echo -16M@0x20000000 > $P/memory"
 try mem-overflow sh -c "echo 99999999999G@0x20000000 > $P/memory"
 try mem-junk sh -c "echo 256M@0x20000000xyz > $P/memory"
 try mem-wrap sh -c "echo 16M@0xffffffffff000000 > $P/memory"
+try mem-granule sh -c "echo 3M > $P/memory"
+try mem-too-many sh -c "echo 2M,2M,2M,2M,2M,2M,2M,2M,2M > $P/memory"
+try mem-items-overlap sh -c "echo 256M@0x20000000,2M,16M@0x2ff00000 > $P/memory"
 snapshot after-resources
 echo 1 > $P/cpus
 echo 256M@0x20000000 > $P/memory

@@ -142,6 +142,14 @@ pub static TARGETS: &[Target] = &[
         seeds: seeds::none,
     },
     Target {
+        name: "memlist",
+        about: "mint-logic memlist::parse_request / parse_ranges (the memory file, lists of SIZE and SIZE@START), against a reference model; Display round trip; sorted, disjoint lists; placed; sort_small",
+        run: targets::text::memlist,
+        max_len: 512,
+        dict: TEXT_DICT,
+        seeds: seeds::memlist,
+    },
+    Target {
         name: "name",
         about: "mint-logic name::parse_name / index (the create and destroy files), against a reference model",
         run: targets::text::name,
@@ -164,6 +172,20 @@ pub static TARGETS: &[Target] = &[
         max_len: 256,
         dict: &[b"MINT  ", b"FACP", b"\x00\x10\x01\x20\x00\x00\x00\x00"],
         seeds: seeds::fadt,
+    },
+    Target {
+        name: "identity",
+        about: "mint-logic identity::IdentityMap (the boot page tables) on fuzzed range lists: refusals, table count, a 4-level walk maps every range and the first 4 GiB 1:1 with 2 MiB pages",
+        run: targets::identity::identity,
+        max_len: 512,
+        dict: &[
+            b"\x00\x00\x00\x40\x00\x00\x00\x00",
+            b"\x00\x00\x00\x00\x01\x00\x00\x00",
+            b"\x00\x00\x00\x00\x00\x80\x00\x00",
+            b"\x00\x00\x20\x00\x00\x00\x00\x00",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff",
+        ],
+        seeds: seeds::identity,
     },
     Target {
         name: "bzimage",
@@ -199,7 +221,7 @@ pub static TARGETS: &[Target] = &[
     },
     Target {
         name: "load_image",
-        about: "mint-logic load_image::parse + validate_within (random window): streaming header check, re-encoding, a model of the window checks",
+        about: "mint-logic load_image::parse + validate_within (random ranges): streaming header check, re-encoding, a model of the memory checks",
         run: targets::load_image::load_image,
         max_len: 64 << 10,
         dict: LOAD_IMAGE_DICT,
@@ -207,7 +229,7 @@ pub static TARGETS: &[Target] = &[
     },
     Target {
         name: "assemble",
-        about: "mint-kexec assemble::assemble on a fuzzed kernel, initrd, ELF and window: the image validates, the plan's pieces lie in the window, disjoint",
+        about: "mint-kexec assemble::assemble on a fuzzed kernel, initrd, ELF and memory ranges: the image validates, the plan's pieces lie in the ranges, disjoint",
         run: targets::assemble::assemble,
         max_len: 32 << 10,
         dict: KERNEL_DICT,

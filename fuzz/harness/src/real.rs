@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 use mint_kexec::assemble::{self, Entry, Inputs, Partition};
 use mint_kexec::bzimage::BzImage;
 use mint_kexec::{cmdline, plan, vmlinux};
+use mint_logic::memlist::RangeList;
 use mint_logic::memrange::MemRange;
 
 /// The partition the real load images are assembled for: os2's window in
@@ -30,13 +31,31 @@ pub const WINDOW: MemRange = MemRange {
     start: 0x2000_0000,
     size: 256 << 20,
 };
+/// Memory carved above 4 GiB, for the real load image entered through the
+/// bzImage's 64-bit entry: `64M@0x140000000,256M@0x180000000`.
+pub const HIGH: [MemRange; 2] = [
+    MemRange {
+        start: 0x1_4000_0000,
+        size: 64 << 20,
+    },
+    MemRange {
+        start: 0x1_8000_0000,
+        size: 256 << 20,
+    },
+];
+
+/// [`WINDOW`] as the partition's memory.
+pub fn window() -> RangeList {
+    RangeList::from_ranges(&[WINDOW]).expect("one valid range")
+}
 /// `mint-kexec load`'s default `--console-size`.
 pub const CONSOLE_SIZE: u64 = 1 << 20;
 
 /// A real load image and how it was made.
 pub struct LoadImage {
     pub name: &'static str,
-    pub window: MemRange,
+    /// The partition's memory it was made for.
+    pub memory: RangeList,
     pub blob: Vec<u8>,
 }
 
@@ -138,39 +157,38 @@ impl Real {
     }
 
     /// Load images assembled from the real kernel and os2 initramfs: the
-    /// 32-bit entry (as `mint-kexec load` does by default) and the 64-bit
-    /// entry (`--decompress`).
+    /// 32-bit entry (as `mint-kexec load` does by default), the 64-bit
+    /// entry (`--decompress`), and the bzImage's 64-bit entry in memory
+    /// above 4 GiB ([`HIGH`]).
     pub fn load_images(&self) -> &[LoadImage] {
         self.load_images.get_or_init(|| {
             let (Some(kernel), Some(initrd)) = (self.kernel(), self.os2_initramfs()) else {
                 return Vec::new();
             };
             let mut v = Vec::new();
-            for (name, entry) in [
-                ("protected32", Entry::Protected32),
-                ("decompressed64", Entry::Decompressed64),
+            let high = RangeList::from_ranges(&HIGH).expect("valid ranges");
+            for (name, entry, memory) in [
+                ("protected32", Entry::BzImage, window()),
+                ("decompressed64", Entry::Decompressed64, window()),
+                ("bzimage64-above-4g", Entry::BzImage, high),
             ] {
                 let decompressed = match entry {
                     Entry::Decompressed64 => self.vmlinux(),
-                    Entry::Protected32 => None,
+                    Entry::BzImage => None,
                 };
-                let blob = assemble_default(WINDOW, kernel, Some(initrd), entry, decompressed)
+                let blob = assemble_default(memory, kernel, Some(initrd), entry, decompressed)
                     .unwrap_or_else(|e| panic!("assembling the real {name} load image: {e:#}"));
-                v.push(LoadImage {
-                    name,
-                    window: WINDOW,
-                    blob,
-                });
+                v.push(LoadImage { name, memory, blob });
             }
             v
         })
     }
 }
 
-/// The command line `mint-kexec load os2` gives os2 in `window` (default
+/// The command line `mint-kexec load os2` gives os2 in `memory` (default
 /// console region, os2's UART, a 2 GHz TSC).
-pub fn default_cmdline(window: MemRange) -> anyhow::Result<String> {
-    let layout = plan::console_layout(window.start, window.size, CONSOLE_SIZE)?;
+pub fn default_cmdline(memory: &RangeList) -> anyhow::Result<String> {
+    let layout = plan::console_layout(memory, CONSOLE_SIZE)?;
     Ok(cmdline::compose(
         "os2",
         &cmdline::Options {
@@ -183,23 +201,23 @@ pub fn default_cmdline(window: MemRange) -> anyhow::Result<String> {
     )?)
 }
 
-/// What `mint-kexec load os2` builds for a one-CPU os2 in `window`: the
+/// What `mint-kexec load os2` builds for a one-CPU os2 in `memory`: the
 /// default command line and console region, os2's UART.
 pub fn assemble_default(
-    window: MemRange,
+    memory: RangeList,
     kernel: &[u8],
     initrd: Option<&[u8]>,
     entry: Entry,
     decompressed: Option<&[u8]>,
 ) -> anyhow::Result<Vec<u8>> {
     let partition = Partition {
-        window,
+        memory,
         low_ram: 0x11000..0x20000,
         apic_ids: vec![1],
         pm_timer_port: 0x608,
         pci: Vec::new(),
     };
-    let line = default_cmdline(window)?;
+    let line = default_cmdline(&memory)?;
     let a = assemble::assemble(
         &partition,
         &Inputs {

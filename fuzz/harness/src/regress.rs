@@ -175,9 +175,11 @@ mod tests {
     regression_tests!(
         cpulist,
         memrange,
+        memlist,
         name,
         sysfs_values,
         fadt,
+        identity,
         bzimage,
         kernel_lz4,
         vmlinux,

@@ -91,6 +91,154 @@ pub fn none(_: &Real) -> Vec<Seed> {
     Vec::new()
 }
 
+/// Range lists for `identity` (each range as read, shape 0): none, the os2
+/// window, a window above 4 GiB, ranges straddling GiB and 512 GiB
+/// boundaries, one ending at `MAX_PHYS`, and the refusals (past
+/// `MAX_PHYS`, wrapping, empty, one too many); tables at 1 MiB, in order
+/// and shuffled.
+pub fn identity(_: &Real) -> Vec<Seed> {
+    use mint_logic::identity::MAX_PHYS;
+    use mint_logic::memlist::MAX_RANGES;
+    const G: u64 = 1 << 30;
+    let list = |ranges: &[(u64, u64)], mix: u16| {
+        let mut w = Writer::new().u8(ranges.len() as u8);
+        for &(start, size) in ranges {
+            w = w.u8(0).u64(start).u64(size);
+        }
+        w.u32(0x10_0000)
+            .u16(mix)
+            .u64(0x1234_5678)
+            .u64(5 * G + 0x20_0000)
+            .finish()
+    };
+    let eight: Vec<(u64, u64)> = (0..MAX_RANGES as u64).map(|i| ((8 + 2 * i) * G, G)).collect();
+    let nine: Vec<(u64, u64)> = (0..=MAX_RANGES as u64).map(|i| ((8 + 2 * i) * G, G)).collect();
+    vec![
+        seed("low-4g", list(&[], 0)),
+        seed("os2-window", list(&[(0x2000_0000, 256 << 20)], 0)),
+        seed("above-4g", list(&[(0x1_4000_0000, 2 * G)], 3)),
+        seed(
+            "straddle",
+            list(
+                &[
+                    (9 * G + 0x20_0000, 0x40_0000),
+                    (10 * G - 0x1000, 0x2000),
+                    (4 * G, 0x1000),
+                ],
+                5,
+            ),
+        ),
+        seed("slot-boundary", list(&[(511 * G, 2 * G), (1 << 40, G)], 7)),
+        seed("top", list(&[(MAX_PHYS - G, G)], 0)),
+        seed("past-top", list(&[(MAX_PHYS - G, 2 * G)], 0)),
+        seed("wraps", list(&[(u64::MAX - 0xfff, 0x2000)], 0)),
+        seed("empty", list(&[(G, 0)], 0)),
+        seed("eight", list(&eight, 9)),
+        seed("nine", list(&nine, 0)),
+        // One range of each shape (see `targets::identity`), then six.
+        seed(
+            "shapes",
+            Writer::new()
+                .u8(5)
+                .u8(1)
+                .u64(5 * G + 0x1234_5000)
+                .u64(G + 0x20_0000)
+                .u8(2)
+                .u64(0x0010_0000_0000_0007)
+                .u64(G)
+                .u8(0xc2)
+                .u64(0x0040_0000_0000_0002)
+                .u64(2 * G)
+                .u8(3)
+                .u64(0x0000_1234_5678_9000)
+                .u64((36 << 58) | 0x3_4567_8000)
+                .u8(4)
+                .u64(0x4000_0000)
+                .u64(0x2000_0000)
+                .u32(0x7f00_0000)
+                .u16(0x155)
+                .rest(&[0x11; 48]),
+        ),
+        seed(
+            "six",
+            list(
+                &[
+                    (0x2000_0000, 256 << 20),
+                    (0x1_4000_0000, 2 * G),
+                    (0x2_0000_0000, 0x20_0000),
+                    (0x2_4000_0000, 0x20_0000),
+                    (64 * G - 0x1000, 0x2000),
+                    (3 * G, 2 * G),
+                ],
+                1,
+            ),
+        ),
+    ]
+}
+
+/// Structured seeds for `memlist`'s `from_ranges` half: a probe and another
+/// range, then lists of ranges (shape 0: cut to aligned, likely valid
+/// ranges; 1: as read), valid and not.
+pub fn memlist(_: &Real) -> Vec<Seed> {
+    const G: u64 = 1 << 30;
+    let list = |probe: (u64, u64), other: (u64, u64), ranges: &[(u8, u64, u64)]| {
+        let mut w = Writer::new()
+            .u64(probe.0)
+            .u64(probe.1)
+            .u64(other.0)
+            .u64(other.1)
+            .u8(ranges.len() as u8);
+        for &(shape, start, size) in ranges {
+            w = w.u8(shape).u64(start).u64(size);
+        }
+        w.rest(&[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9])
+    };
+    vec![
+        seed(
+            "ranges-os2",
+            list(
+                (0x2000_0000, 0x1000),
+                (0x1_0000_0000, G),
+                &[(0, 0x1_8000_0000, 512 << 20), (0, 0x2000_0000, 256 << 20)],
+            ),
+        ),
+        seed(
+            "ranges-eight",
+            list(
+                (0x3_0000_0000, 2 * G),
+                (0, 0x1000),
+                &(0..8u64)
+                    .map(|i| (0, (8 - i) * 4 * G, G + i * 0x1000))
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        seed(
+            "ranges-nine",
+            list(
+                (0, 0),
+                (G, G),
+                &(0..9u64).map(|i| (0, i * 2 * G, G)).collect::<Vec<_>>(),
+            ),
+        ),
+        seed(
+            "ranges-overlap",
+            list(
+                (0x1000, 0x1000),
+                (0, u64::MAX),
+                &[(0, 4 * G, 2 * G), (0, 5 * G, G), (1, 0xfff, 0x1000)],
+            ),
+        ),
+        seed(
+            "ranges-top",
+            list(
+                (u64::MAX - 0xfff, 0x1000),
+                (u64::MAX - 0x1fff, 0x1000),
+                &[(1, u64::MAX - 0xfff, 0x1000), (1, 0, 0x1000)],
+            ),
+        ),
+    ]
+}
+
 /// The FADT prefix mint-kexec's tables give a partition, and a host's.
 pub fn fadt(_: &Real) -> Vec<Seed> {
     let table = |oem: &[u8; 6], space: u8, addr: u64| {
@@ -303,8 +451,8 @@ pub fn initrd(real: &Real) -> Vec<Seed> {
 
 /// A real load image with every segment longer than 64 KiB cut to one page:
 /// the same header, addresses and small segments (zero page, command line,
-/// ACPI block, page tables), a valid image in a few tens of KiB.
-fn shrink_load_image(blob: &[u8], window: MemRange) -> Option<Vec<u8>> {
+/// ACPI block), a valid image in a few tens of KiB.
+fn shrink_load_image(blob: &[u8], memory: &[MemRange]) -> Option<Vec<u8>> {
     let img = load_image::parse(blob).ok()?;
     let segs: Vec<(u64, &[u8])> = img
         .segments()
@@ -313,14 +461,14 @@ fn shrink_load_image(blob: &[u8], window: MemRange) -> Option<Vec<u8>> {
     let small = load_blob::encode(
         img.entry(),
         img.boot_params(),
-        img.entry_64_page_table(),
+        img.entry_64(),
         img.status_page(),
         img.console().as_ref(),
         &segs,
     );
     load_image::parse(&small)
         .ok()?
-        .validate_within(window)
+        .validate_within(memory)
         .ok()?;
     Some(small)
 }
@@ -329,23 +477,24 @@ pub fn load_image(real: &Real) -> Vec<Seed> {
     let mut v = Vec::new();
     for li in real.load_images() {
         let img = load_image::parse(&li.blob).expect("a real load image parses");
-        img.validate_within(li.window)
+        let mem = li.memory.ranges();
+        img.validate_within(mem)
             .expect("a real load image validates");
         let header_and_table = &li.blob[..load_image::HEADER_LEN
             + img.segment_count() as usize * load_image::SEGMENT_DESC_LEN];
         v.push(seed(
             format!("real-{}-table", li.name),
-            load_image_t::input(true, li.window, header_and_table),
+            load_image_t::input(true, mem, header_and_table),
         ));
-        if let Some(small) = shrink_load_image(&li.blob, li.window) {
+        if let Some(small) = shrink_load_image(&li.blob, mem) {
             v.push(seed(
                 format!("real-{}-small", li.name),
-                load_image_t::input(false, li.window, &small),
+                load_image_t::input(false, mem, &small),
             ));
         }
         v.push(whole(
             format!("real-{}", li.name),
-            load_image_t::input(false, li.window, &li.blob),
+            load_image_t::input(false, mem, &li.blob),
         ));
     }
     // Without the real kernel: an image of the synthetic parts mint-kexec
@@ -357,12 +506,26 @@ pub fn load_image(real: &Real) -> Vec<Seed> {
         let blob = load_blob::encode(
             w.start + 0x20_0000,
             w.start,
-            None,
+            false,
             Some(w.start + 0x1f000),
             None,
             &[(w.start, &zp), (w.start + 0x20_0000, &k)],
         );
-        v.push(seed("synthetic", load_image_t::input(false, w, &blob)));
+        v.push(seed("synthetic", load_image_t::input(false, &[w], &blob)));
+        // The bzImage's 64-bit entry in two ranges above 4 GiB.
+        let [a, b] = real::HIGH;
+        let blob = load_blob::encode(
+            b.start + 0x20_0200,
+            b.start,
+            true,
+            Some(b.start + 0x1f000),
+            None,
+            &[(b.start, &zp), (b.start + 0x20_0000, &k), (a.start, &k)],
+        );
+        v.push(seed(
+            "synthetic-above-4g",
+            load_image_t::input(false, &real::HIGH, &blob),
+        ));
     }
     v
 }
@@ -395,21 +558,31 @@ pub fn assemble(real: &Real) -> Vec<Seed> {
         return Vec::new();
     };
     let short = bzimage_short(&head);
-    let w = real::WINDOW;
-    let line = real::default_cmdline(w).expect("the default command line");
+    let w = [real::WINDOW];
+    let line = real::default_cmdline(&real::window()).expect("the default command line");
+    let high_memory = mint_logic::memlist::RangeList::from_ranges(&real::HIGH).expect("valid");
+    let high_line = real::default_cmdline(&high_memory).expect("the default command line");
     let small_elf = vmlinux_small(elf);
     let mut v = Vec::new();
-    for (flags, name) in [
-        (CONSOLE | INITRD | UART, "protected32"),
+    for (flags, name, memory, line) in [
+        (CONSOLE | INITRD | UART, "protected32", &w[..], &line),
         (
             CONSOLE | INITRD | UART | ENTRY_64 | DECOMPRESSED,
             "decompressed64",
+            &w[..],
+            &line,
         ),
-        (INITRD, "no-console"),
+        (INITRD, "no-console", &w[..], &line),
+        (
+            CONSOLE | INITRD | UART,
+            "bzimage64-above-4g",
+            &real::HIGH[..],
+            &high_line,
+        ),
     ] {
         let s = Spec {
             flags,
-            window: w,
+            memory,
             mem_min: 0,
             apic_ids: &[1],
             console_size: real::CONSOLE_SIZE as u32,
@@ -427,7 +600,7 @@ pub fn assemble(real: &Real) -> Vec<Seed> {
     if let Some(kernel) = real.kernel() {
         let s = Spec {
             flags: CONSOLE | INITRD | UART,
-            window: w,
+            memory: &w,
             mem_min: 0,
             apic_ids: &[1, 2],
             console_size: real::CONSOLE_SIZE as u32,

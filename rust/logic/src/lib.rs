@@ -11,7 +11,9 @@ extern crate std;
 
 pub mod cpulist;
 pub mod fadt;
+pub mod identity;
 pub mod load_image;
+pub mod memlist;
 pub mod memrange;
 pub mod name;
 pub mod pcilist;

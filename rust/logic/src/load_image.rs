@@ -2,21 +2,22 @@
 //! and the layout of the partition's status page.
 //!
 //! The module keeps the blob and copies its segments into the partition's
-//! memory window at start. All integers are little-endian:
+//! memory (its ranges, see `memlist`) at start. All integers are
+//! little-endian:
 //!
 //! ```text
 //! 0   magic        b"MINTLOAD"
-//! 8   version      u32 = 4
+//! 8   version      u32 = 5
 //! 12  count        u32, number of segments, 1..=16
 //! 16  entry        u64, physical address of the kernel's entry point
 //! 24  boot_params  u64, physical address of the zero page
 //! 32  total_len    u64, length of the whole blob, header and data included
 //! 40  flags        u32, FLAG_ENTRY_64 or 0; other bits must be 0
 //! 44  reserved     u32, 0
-//! 48  page_table   u64, with FLAG_ENTRY_64: physical address of the identity
-//!                  page tables (CR3) the CPU enters the kernel with; else 0
+//! 48  page_table   u64, reserved, 0 (up to version 4 the address of the
+//!                  64-bit entry's page tables; the module builds them now)
 //! 56  status_page  u64, physical address of the partition's status page
-//!                  (4 KiB aligned, inside the window); 0 for none
+//!                  (4 KiB aligned, inside one range); 0 for none
 //! 64  console      u64, physical address of the partition's ramoops region
 //!                  (console ring and crash records, see `ramoops.rs`);
 //!                  0 for none (then the next four fields are 0 too)
@@ -29,25 +30,32 @@
 //! ```
 //!
 //! Without `FLAG_ENTRY_64` the kernel is entered through the Linux 32-bit boot
-//! protocol (protected mode, paging off; `entry` is `code32_start`); with it,
-//! through the 64-bit boot protocol (long mode, identity-mapped by
-//! `page_table`; `entry` is the decompressed kernel's `startup_64`).
+//! protocol (protected mode, paging off; `entry` is `code32_start`), so
+//! `entry` and the zero page must lie below 4 GiB. With it, through the
+//! 64-bit boot protocol (long mode; `entry` is the bzImage's 64-bit entry,
+//! its load address + 0x200, or a decompressed kernel's `startup_64`), and
+//! both may lie anywhere: the module enters on identity page tables of its
+//! own, in host memory below 4 GiB, that map the first 4 GiB and every
+//! range of the partition.
 //!
 //! Errno choices ([`LoadImageError::errno`]): a blob that is not a mint image
 //! at all (bad magic or version) is `ENOEXEC`, like `execve` on a foreign
 //! format; a blob larger than [`MAX_TOTAL_LEN`] is `EFBIG`; segments, entry,
-//! boot parameters, the status page or the console region outside the
-//! partition's window are `EADDRNOTAVAIL`, as `kexec_load` answers for
-//! segments outside the crash kernel region; every other malformation
-//! (lengths, overlaps, empty segments, a misaligned status page, a console
-//! region ramoops would lay out differently or that overlaps a segment or
-//! the status page) is `EINVAL`.
+//! boot parameters, the status page or the console region not inside one
+//! of the partition's ranges are `EADDRNOTAVAIL`, as `kexec_load` answers
+//! for segments outside the crash kernel region; an entry or zero page
+//! above 4 GiB without `FLAG_ENTRY_64` is `ERANGE`: the address is the
+//! partition's, but out of the 32-bit boot protocol's reach (paging off);
+//! every other malformation
+//! (lengths, overlaps, empty segments, unknown flags, a non-zero reserved
+//! field, a misaligned status page, a console region ramoops would lay out
+//! differently or that overlaps a segment or the status page) is `EINVAL`.
 //!
 //! # Status page
 //!
-//! A 4 KiB page of the window through which the partition's kernel tells the
+//! A 4 KiB page of the partition's memory through which the partition's kernel tells the
 //! host how it ended. `mint-kexec` puts it in the last page of the ACPI block
-//! and points the partition's FADT at it; the window is scrubbed before every
+//! and points the partition's FADT at it; the memory is scrubbed before every
 //! start, so the page starts all zero, and the module watches it while the
 //! partition runs. Offsets in the page ([`decode_status`] reads them):
 //!
@@ -78,19 +86,20 @@ use core::fmt;
 const ENOEXEC: i32 = 8;
 const EINVAL: i32 = 22;
 const EFBIG: i32 = 27;
+const ERANGE: i32 = 34;
 const EADDRNOTAVAIL: i32 = 99;
 
 /// The first 8 bytes of every image.
 pub const MAGIC: [u8; 8] = *b"MINTLOAD";
 /// The only format version.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 /// Length of the fixed header, before the segment table.
 pub const HEADER_LEN: usize = 88;
 /// Flag: enter the kernel through the 64-bit boot protocol.
 pub const FLAG_ENTRY_64: u32 = 1;
-/// Bytes of identity page tables at `page_table` (PML4, PDPT, four PDs of
-/// 2 MiB pages: the first 4 GiB).
-pub const PAGE_TABLE_LEN: u64 = 6 * 4096;
+/// What the 32-bit boot protocol reaches with paging off: `entry` and the
+/// zero page of an image without [`FLAG_ENTRY_64`] lie below it.
+pub const LIMIT_32: u64 = 1 << 32;
 /// Length of one segment table entry.
 pub const SEGMENT_DESC_LEN: usize = 16;
 /// Largest number of segments.
@@ -114,7 +123,8 @@ pub const OFF_BOOT_PARAMS: usize = 24;
 pub const OFF_TOTAL_LEN: usize = 32;
 /// Offset of the flags (u32).
 pub const OFF_FLAGS: usize = 40;
-/// Offset of the page table address (u64).
+/// Offset of the reserved u64 that held the page table address up to
+/// version 4 (must be 0).
 pub const OFF_PAGE_TABLE: usize = 48;
 /// Offset of the status page address (u64).
 pub const OFF_STATUS_PAGE: usize = 56;
@@ -157,7 +167,7 @@ const _: () = assert!(STATUS_AGENT_OFF + 4 == STATUS_FIELDS_LEN);
 /// Why a load image was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LoadImageError {
-    /// Shorter than the 64-byte header (EINVAL).
+    /// Shorter than the 88-byte header (EINVAL).
     Truncated,
     /// Does not start with `MINTLOAD` (ENOEXEC).
     BadMagic,
@@ -176,8 +186,9 @@ pub enum LoadImageError {
         /// Index of the segment in the table.
         index: u32,
     },
-    /// Segment `index` is not entirely inside the partition's window, or wraps (EADDRNOTAVAIL).
-    OutsideWindow {
+    /// Segment `index` is not entirely inside one of the partition's ranges,
+    /// or wraps (EADDRNOTAVAIL).
+    OutsideMemory {
         /// Index of the segment in the table.
         index: u32,
     },
@@ -192,22 +203,23 @@ pub enum LoadImageError {
     BootParamsOutside,
     /// The entry address is not inside a segment (EADDRNOTAVAIL).
     EntryOutside,
-    /// Unknown flag bits, or a page table address without `FLAG_ENTRY_64`,
-    /// or one that is not page aligned (EINVAL).
+    /// Unknown flag bits, or a reserved field (the u32 after the flags, the
+    /// former page table address) that is not 0 (EINVAL).
     BadFlags,
-    /// With `FLAG_ENTRY_64`: the page tables are not inside one segment, or
-    /// lie above 4 GiB (EADDRNOTAVAIL).
-    PageTableOutside,
+    /// Without `FLAG_ENTRY_64`: the entry point or the 4 KiB at
+    /// `boot_params` reach above 4 GiB ([`LIMIT_32`]), which the 32-bit boot
+    /// protocol cannot address (ERANGE).
+    Above4G,
     /// The status page address is not 4 KiB aligned (EINVAL).
     BadStatusPage,
-    /// The 4 KiB status page is not entirely inside the partition's window
-    /// (EADDRNOTAVAIL).
+    /// The 4 KiB status page is not entirely inside one of the partition's
+    /// ranges (EADDRNOTAVAIL).
     StatusPageOutside,
     /// The console region's fields describe no layout ramoops would make
     /// the same way (EINVAL).
     BadConsole(ramoops::LayoutError),
-    /// The console region is not entirely inside the partition's window
-    /// (EADDRNOTAVAIL).
+    /// The console region is not entirely inside one of the partition's
+    /// ranges (EADDRNOTAVAIL).
     ConsoleOutside,
     /// The console region overlaps a segment or the status page (EINVAL).
     ConsoleOverlap,
@@ -222,10 +234,10 @@ impl LoadImageError {
         match self {
             LoadImageError::BadMagic | LoadImageError::BadVersion => ENOEXEC,
             LoadImageError::TooLarge => EFBIG,
-            LoadImageError::OutsideWindow { .. }
+            LoadImageError::Above4G => ERANGE,
+            LoadImageError::OutsideMemory { .. }
             | LoadImageError::BootParamsOutside
             | LoadImageError::EntryOutside
-            | LoadImageError::PageTableOutside
             | LoadImageError::StatusPageOutside
             | LoadImageError::ConsoleOutside => EADDRNOTAVAIL,
             LoadImageError::BadFlags
@@ -246,7 +258,7 @@ impl LoadImageError {
 impl fmt::Display for LoadImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadImageError::Truncated => f.write_str("load image shorter than its 64-byte header"),
+            LoadImageError::Truncated => f.write_str("load image shorter than its 88-byte header"),
             LoadImageError::BadMagic => {
                 f.write_str("not a mint load image (bad magic; use mint-kexec)")
             }
@@ -268,10 +280,10 @@ impl fmt::Display for LoadImageError {
             LoadImageError::EmptySegment { index } => {
                 write!(f, "load image segment {index} is empty")
             }
-            LoadImageError::OutsideWindow { index } => {
+            LoadImageError::OutsideMemory { index } => {
                 write!(
                     f,
-                    "load image segment {index} lies outside the partition's memory"
+                    "load image segment {index} does not lie inside one range of the partition's memory"
                 )
             }
             LoadImageError::Overlap { first, second } => {
@@ -284,21 +296,22 @@ impl fmt::Display for LoadImageError {
                 f.write_str("load image entry point is not inside a segment")
             }
             LoadImageError::BadFlags => f.write_str(
-                "load image flags are invalid (unknown bits, or a misplaced page table address)",
+                "load image flags are invalid (unknown bits, or a reserved field that is not 0)",
             ),
-            LoadImageError::PageTableOutside => {
-                f.write_str("load image page tables are not inside one segment below 4 GiB")
-            }
+            LoadImageError::Above4G => f.write_str(
+                "load image entry point or boot_params lies above 4 GiB, out of the 32-bit \
+                 boot protocol's reach (FLAG_ENTRY_64 not set)",
+            ),
             LoadImageError::BadStatusPage => {
                 f.write_str("load image status page address is not 4 KiB aligned")
             }
-            LoadImageError::StatusPageOutside => {
-                f.write_str("load image status page lies outside the partition's memory")
-            }
+            LoadImageError::StatusPageOutside => f.write_str(
+                "load image status page does not lie inside one range of the partition's memory",
+            ),
             LoadImageError::BadConsole(e) => write!(f, "load image console region: {e}"),
-            LoadImageError::ConsoleOutside => {
-                f.write_str("load image console region lies outside the partition's memory")
-            }
+            LoadImageError::ConsoleOutside => f.write_str(
+                "load image console region does not lie inside one range of the partition's memory",
+            ),
             LoadImageError::ConsoleOverlap => {
                 f.write_str("load image console region overlaps a segment or the status page")
             }
@@ -365,7 +378,6 @@ pub struct LoadImage<'a> {
     entry: u64,
     boot_params: u64,
     flags: u32,
-    page_table: u64,
     status_page: u64,
     console: Option<Layout>,
     count: u32,
@@ -374,8 +386,10 @@ pub struct LoadImage<'a> {
 }
 
 /// Checks a complete blob: magic, version, segment count, `total_len` equal to
-/// the blob's length, and table plus data lengths adding up exactly, with no
-/// zero-length segment. Addresses are checked by [`LoadImage::validate_within`].
+/// the blob's length, the flags and reserved fields, the status page's
+/// alignment, the console region's layout, and table plus data lengths
+/// adding up exactly, with no zero-length segment. Addresses are checked by
+/// [`LoadImage::validate_within`].
 pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
     if blob.len() < HEADER_LEN {
         return Err(LoadImageError::Truncated);
@@ -389,12 +403,7 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
     let flags = read_u32(blob, OFF_FLAGS).ok_or(LoadImageError::Truncated)?;
     let reserved = read_u32(blob, OFF_FLAGS + 4).ok_or(LoadImageError::Truncated)?;
     let page_table = read_u64(blob, OFF_PAGE_TABLE).ok_or(LoadImageError::Truncated)?;
-    let flags_ok = match flags {
-        0 => page_table == 0,
-        FLAG_ENTRY_64 => page_table % 4096 == 0,
-        _ => false,
-    };
-    if !flags_ok || reserved != 0 {
+    if flags & !FLAG_ENTRY_64 != 0 || reserved != 0 || page_table != 0 {
         return Err(LoadImageError::BadFlags);
     }
     let status_page = read_u64(blob, OFF_STATUS_PAGE).ok_or(LoadImageError::Truncated)?;
@@ -430,7 +439,6 @@ pub fn parse(blob: &[u8]) -> Result<LoadImage<'_>, LoadImageError> {
         entry,
         boot_params,
         flags,
-        page_table,
         status_page,
         console,
         count,
@@ -465,10 +473,11 @@ impl<'a> LoadImage<'a> {
         self.entry
     }
 
-    /// With the 64-bit boot protocol: the identity page tables' address
-    /// (CR3); `None` for the 32-bit protocol.
-    pub fn entry_64_page_table(&self) -> Option<u64> {
-        (self.flags & FLAG_ENTRY_64 != 0).then_some(self.page_table)
+    /// Whether the kernel is entered through the 64-bit boot protocol
+    /// ([`FLAG_ENTRY_64`]; on identity page tables the module builds), not
+    /// the 32-bit one.
+    pub fn entry_64(&self) -> bool {
+        self.flags & FLAG_ENTRY_64 != 0
     }
 
     /// Physical address of the partition's 4 KiB status page (see the module
@@ -501,18 +510,22 @@ impl<'a> LoadImage<'a> {
         }
     }
 
-    /// Checks the image against the partition's memory `window`: every segment
-    /// inside it (no wrap), no two segments overlapping, the 4 KiB at
-    /// `boot_params` inside one segment, `entry` inside a segment, the
-    /// status page, if any, inside the window, and the console region, if
-    /// any, inside the window and clear of every segment and the status page
-    /// (the partition's kernel writes there from its first printk on).
-    pub fn validate_within(&self, window: MemRange) -> Result<(), LoadImageError> {
+    /// Checks the image against the partition's memory, its `ranges` (in any
+    /// order; the module passes its claimed ranges): every segment inside
+    /// one range (no wrap), no two segments overlapping, the 4 KiB at
+    /// `boot_params` inside one segment, `entry` inside a segment, both below
+    /// 4 GiB ([`LIMIT_32`]) without [`FLAG_ENTRY_64`], the status page, if
+    /// any, inside one range, and the console region, if any, inside one
+    /// range and clear of every segment and the status page (the
+    /// partition's kernel writes there from its first printk on). A piece
+    /// that spans two adjacent ranges is refused: each must lie inside one.
+    pub fn validate_within(&self, ranges: &[MemRange]) -> Result<(), LoadImageError> {
+        let in_memory = |start: u64, len: u64| ranges.iter().any(|r| r.contains_range(start, len));
         for (index, (dest, data)) in (0u32..).zip(self.segments()) {
             let len =
-                u64::try_from(data.len()).map_err(|_| LoadImageError::OutsideWindow { index })?;
-            if !window.contains_range(dest, len) {
-                return Err(LoadImageError::OutsideWindow { index });
+                u64::try_from(data.len()).map_err(|_| LoadImageError::OutsideMemory { index })?;
+            if !in_memory(dest, len) {
+                return Err(LoadImageError::OutsideMemory { index });
             }
         }
         // Every segment is now a valid, non-wrapping range.
@@ -545,16 +558,14 @@ impl<'a> LoadImage<'a> {
         if !inside(self.entry, 1) {
             return Err(LoadImageError::EntryOutside);
         }
-        if let Some(pt) = self.entry_64_page_table() {
-            let below_4g = pt
-                .checked_add(PAGE_TABLE_LEN)
-                .is_some_and(|end| end <= 1 << 32);
-            if !below_4g || !inside(pt, PAGE_TABLE_LEN) {
-                return Err(LoadImageError::PageTableOutside);
-            }
+        // Both lie in a segment now, so neither sum wraps.
+        if !self.entry_64()
+            && (self.entry >= LIMIT_32 || self.boot_params + BOOT_PARAMS_LEN > LIMIT_32)
+        {
+            return Err(LoadImageError::Above4G);
         }
         if let Some(page) = self.status_page() {
-            if !window.contains_range(page, STATUS_PAGE_LEN) {
+            if !in_memory(page, STATUS_PAGE_LEN) {
                 return Err(LoadImageError::StatusPageOutside);
             }
         }
@@ -564,7 +575,7 @@ impl<'a> LoadImage<'a> {
                 start: r.start,
                 size: r.end - r.start,
             };
-            if !window.contains_range(region.start, region.size) {
+            if !in_memory(region.start, region.size) {
                 return Err(LoadImageError::ConsoleOutside);
             }
             let page = self.status_page().map(|p| (p, STATUS_PAGE_LEN));
@@ -818,37 +829,173 @@ mod tests {
     #[test]
     fn entry_64_flags() {
         let zp = vec![0u8; 4096];
-        let pt = vec![0u8; PAGE_TABLE_LEN as usize];
         let k = vec![0xccu8; 8192];
-        let segs: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2001_0000, &pt), (0x2020_0000, &k)];
-        let ok = encode_flags(0x2020_0000, 0x2000_0000, FLAG_ENTRY_64, 0x2001_0000, segs);
+        let segs: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2020_0000, &k)];
+        // The bzImage's 64-bit entry: load address + 0x200.
+        let ok = encode_flags(0x2020_0200, 0x2000_0000, FLAG_ENTRY_64, 0, segs);
         let img = parse(&ok).unwrap();
-        assert_eq!(img.entry_64_page_table(), Some(0x2001_0000));
-        img.validate_within(WINDOW).unwrap();
-        // 32-bit images carry no page table.
-        assert_eq!(
-            parse(&encode(0x2020_0000, 0x2000_0000, segs))
-                .unwrap()
-                .entry_64_page_table(),
-            None
-        );
-        // Unknown flags, a page table without the flag, an unaligned one.
-        for (flags, pt_addr) in [(2, 0), (0, 0x2001_0000), (FLAG_ENTRY_64, 0x2001_0800)] {
-            let b = encode_flags(0x2020_0000, 0x2000_0000, flags, pt_addr, segs);
+        assert!(img.entry_64());
+        assert_eq!(img.validate_within(&[WINDOW]), Ok(()));
+        // Flags at offset 40, bit 0.
+        assert_eq!(&ok[40..44], &[1, 0, 0, 0]);
+        let plain = encode(0x2020_0000, 0x2000_0000, segs);
+        assert!(!parse(&plain).unwrap().entry_64());
+        // Unknown flags; any non-zero reserved page_table (offset 48), with
+        // or without the flag, aligned or not; a non-zero reserved u32 at 44.
+        for (flags, pt) in [
+            (2, 0),
+            (3, 0),
+            (0x8000_0000, 0),
+            (0, 0x2001_0000),
+            (FLAG_ENTRY_64, 0x2001_0000),
+            (FLAG_ENTRY_64, 1),
+            (FLAG_ENTRY_64, u64::MAX),
+        ] {
+            let b = encode_flags(0x2020_0200, 0x2000_0000, flags, pt, segs);
             assert_eq!(
                 parse(&b),
                 Err(LoadImageError::BadFlags),
-                "flags {flags} pt {pt_addr:#x}"
+                "flags {flags:#x} page_table {pt:#x}"
             );
         }
-        // Page tables not inside one segment.
-        let b = encode_flags(0x2020_0000, 0x2000_0000, FLAG_ENTRY_64, 0x2001_1000, segs);
-        assert_eq!(
-            parse(&b).unwrap().validate_within(WINDOW),
-            Err(LoadImageError::PageTableOutside)
-        );
-        assert_eq!(LoadImageError::PageTableOutside.errno(), 99);
+        let mut b = ok.clone();
+        b[44] = 1;
+        assert_eq!(parse(&b), Err(LoadImageError::BadFlags));
         assert_eq!(LoadImageError::BadFlags.errno(), 22);
+    }
+
+    #[test]
+    fn the_32_bit_entry_stays_below_4g() {
+        const G4: u64 = 1 << 32;
+        let zp = vec![0u8; 4096];
+        let k = vec![0xccu8; 8192];
+        // A range straddling 4 GiB, and one above it.
+        let mem = [
+            MemRange {
+                start: G4 - 0x10_0000,
+                size: 0x20_0000,
+            },
+            MemRange {
+                start: 0x1_4000_0000,
+                size: 0x4000_0000,
+            },
+        ];
+        let check = |flags, entry, bp, segs: &[(u64, &[u8])]| {
+            parse(&encode_flags(entry, bp, flags, 0, segs))
+                .unwrap()
+                .validate_within(&mem)
+        };
+        // The zero page's last byte at 4 GiB - 1, the entry at 4 GiB - 1: fine.
+        let below: &[(u64, &[u8])] = &[(G4 - 0x4000, &zp), (G4 - 0x2000, &k[..0x2000])];
+        assert_eq!(check(0, G4 - 1, G4 - 0x1000, below), Ok(()));
+        // The entry at 4 GiB, or the zero page crossing it by one byte.
+        let across: &[(u64, &[u8])] = &[(G4 - 0x1000, &k), (G4 + 0x2000, &zp)];
+        assert_eq!(
+            check(0, G4 + 0x2000, G4 - 0x1000, across),
+            Err(LoadImageError::Above4G)
+        );
+        assert_eq!(
+            check(0, G4 - 0x1000, G4 - 0x1000 + 1, across),
+            Err(LoadImageError::Above4G)
+        );
+        assert_eq!(
+            check(0, G4, G4 - 0x1000 + 1, across),
+            Err(LoadImageError::Above4G)
+        );
+        // Everything above 4 GiB.
+        let high: &[(u64, &[u8])] = &[(0x1_4000_0000, &zp), (0x1_4020_0000, &k)];
+        assert_eq!(
+            check(0, 0x1_4020_0000, 0x1_4000_0000, high),
+            Err(LoadImageError::Above4G)
+        );
+        // The same with FLAG_ENTRY_64: anywhere.
+        assert_eq!(check(FLAG_ENTRY_64, G4, G4 - 0x1000 + 1, across), Ok(()));
+        assert_eq!(
+            check(FLAG_ENTRY_64, 0x1_4020_0200, 0x1_4000_0000, high),
+            Ok(())
+        );
+        let e = LoadImageError::Above4G;
+        assert_eq!(e.errno(), 34, "ERANGE");
+        assert!(e.to_string().contains("4 GiB"), "{e}");
+        // The memory checks come first: outside the ranges is EADDRNOTAVAIL.
+        let outside: &[(u64, &[u8])] = &[(0x2_0000_0000, &zp)];
+        assert_eq!(
+            check(0, 0x2_0000_0000, 0x2_0000_0000, outside),
+            Err(LoadImageError::OutsideMemory { index: 0 })
+        );
+    }
+
+    #[test]
+    fn several_ranges() {
+        let zp = vec![0u8; 4096];
+        let k = vec![0xccu8; 0x2000];
+        // 512M@0x180000000 and, adjacent, 256M@0x1a0000000; then 16M@0x20000000.
+        let a = MemRange {
+            start: 0x1_8000_0000,
+            size: 0x2000_0000,
+        };
+        let b = MemRange {
+            start: 0x1_a000_0000,
+            size: 0x1000_0000,
+        };
+        let low = MemRange {
+            start: 0x2000_0000,
+            size: 0x100_0000,
+        };
+        let mem = [b, low, a]; // any order
+        let seam = 0x1_a000_0000;
+        let top = b.start + b.size;
+        let check = |segs: &[(u64, &[u8])], page: u64, console: [u64; 5]| {
+            let blob = encode_console(0, 0, FLAG_ENTRY_64, 0, page, console, segs);
+            // entry and boot_params: the first segment.
+            let mut blob = blob;
+            let first = segs[0].0;
+            blob[16..24].copy_from_slice(&first.to_le_bytes());
+            blob[24..32].copy_from_slice(&first.to_le_bytes());
+            parse(&blob).unwrap().validate_within(&mem)
+        };
+        let mib = |base: u64| [base, 0x10_0000, 0x1_0000, 0x8_0000, 0x1_0000];
+        // The zero page in one range, the kernel in another, the status page
+        // in the third, the console region at the top of the second.
+        assert_eq!(
+            check(
+                &[(a.start, &zp), (seam, &k), (0x2000_0000, &k)],
+                low.start + 0x10_0000,
+                mib(top - 0x10_0000)
+            ),
+            Ok(())
+        );
+        // A segment ending exactly at the seam, one starting there: fine;
+        // one across the seam of the two adjacent ranges: refused.
+        assert_eq!(check(&[(seam - 0x2000, &k), (seam, &k)], 0, [0; 5]), Ok(()));
+        assert_eq!(
+            check(&[(a.start, &zp), (seam - 0x1000, &k)], 0, [0; 5]),
+            Err(LoadImageError::OutsideMemory { index: 1 })
+        );
+        // Between the ranges (0x21000000 .. 0x180000000): refused.
+        assert_eq!(
+            check(&[(a.start, &zp), (low.start + low.size, &k)], 0, [0; 5]),
+            Err(LoadImageError::OutsideMemory { index: 1 })
+        );
+        // The status page and the console region must lie inside one range too.
+        assert_eq!(
+            check(&[(a.start, &zp)], low.start + low.size, [0; 5]),
+            Err(LoadImageError::StatusPageOutside)
+        );
+        assert_eq!(
+            check(&[(a.start, &zp)], a.start + 0x10_0000, mib(seam - 0x8_0000)),
+            Err(LoadImageError::ConsoleOutside)
+        );
+        assert_eq!(
+            check(&[(a.start, &zp)], a.start + 0x10_0000, mib(seam)),
+            Ok(())
+        );
+        // No ranges at all: nothing is inside.
+        let blob = encode(0x2000_0000, 0x2000_0000, &[(0x2000_0000, &zp)]);
+        assert_eq!(
+            parse(&blob).unwrap().validate_within(&[]),
+            Err(LoadImageError::OutsideMemory { index: 0 })
+        );
     }
 
     #[test]
@@ -869,7 +1016,7 @@ mod tests {
         assert_eq!(segs[0].1.len(), 4096);
         assert_eq!(segs[1].0, 0x2010_0000);
         assert!(segs[1].1.iter().all(|b| *b == 0xcc) && segs[1].1.len() == 10000);
-        assert_eq!(img.validate_within(WINDOW), Ok(()));
+        assert_eq!(img.validate_within(&[WINDOW]), Ok(()));
     }
 
     #[test]
@@ -883,8 +1030,8 @@ mod tests {
             total_len_from_prefix(&b[..HEADER_LEN]),
             Some(Err(LoadImageError::BadMagic))
         );
-        // Version 3 (no console region fields) and later versions are refused.
-        for version in [3u8, 5] {
+        // Version 4 (the page table address at 48) and others are refused.
+        for version in [3u8, 4, 6] {
             let mut b = blob.clone();
             b[8] = version;
             assert_eq!(parse(&b), Err(LoadImageError::BadVersion));
@@ -945,7 +1092,7 @@ mod tests {
         let k = vec![1u8; 8192];
         let check = |entry, bp, segs: &[(u64, &[u8])]| {
             let b = encode(entry, bp, segs);
-            parse(&b).unwrap().validate_within(WINDOW)
+            parse(&b).unwrap().validate_within(&[WINDOW])
         };
         let start = WINDOW.start;
         let end = WINDOW.end();
@@ -953,15 +1100,15 @@ mod tests {
         assert_eq!(check(end - 8192, end - 8192, &[(end - 8192, &k)]), Ok(()));
         assert_eq!(
             check(start, start, &[(start, &zp), (end - 4096, &k)]),
-            Err(LoadImageError::OutsideWindow { index: 1 })
+            Err(LoadImageError::OutsideMemory { index: 1 })
         );
         assert_eq!(
             check(start, start, &[(start - 4096, &k)]),
-            Err(LoadImageError::OutsideWindow { index: 0 })
+            Err(LoadImageError::OutsideMemory { index: 0 })
         );
         assert_eq!(
             check(start, start, &[(u64::MAX - 100, &k)]),
-            Err(LoadImageError::OutsideWindow { index: 0 })
+            Err(LoadImageError::OutsideMemory { index: 0 })
         );
         assert_eq!(
             check(start, start, &[(start, &k), (start + 4096, &zp)]),
@@ -1003,7 +1150,7 @@ mod tests {
             LengthMismatch,
             SegmentLengths,
             EmptySegment { index: 3 },
-            OutsideWindow { index: 1 },
+            OutsideMemory { index: 1 },
             Overlap {
                 first: 0,
                 second: 2,
@@ -1011,18 +1158,24 @@ mod tests {
             BootParamsOutside,
             EntryOutside,
             BadFlags,
-            PageTableOutside,
+            Above4G,
             BadStatusPage,
             StatusPageOutside,
+            BadConsole(ramoops::LayoutError::Misaligned),
+            ConsoleOutside,
+            ConsoleOverlap,
+            ConsoleWithoutStatusPage,
         ];
         for e in all {
             let msg = e.to_string();
             assert!(!msg.is_empty() && !msg.contains('\n'));
-            assert!(matches!(e.errno(), 8 | 22 | 27 | 99));
+            assert!(matches!(e.errno(), 8 | 22 | 27 | 34 | 99));
         }
+        assert_eq!(Above4G.errno(), 34);
+        assert_eq!(ConsoleOutside.errno(), 99);
         assert_eq!(BadMagic.errno(), 8);
         assert_eq!(TooLarge.errno(), 27);
-        assert_eq!(OutsideWindow { index: 0 }.errno(), 99);
+        assert_eq!(OutsideMemory { index: 0 }.errno(), 99);
         assert_eq!(StatusPageOutside.errno(), 99);
         assert_eq!(BadStatusPage.errno(), 22);
         assert_eq!(
@@ -1050,7 +1203,7 @@ mod tests {
             &[(0x2000_0000, &zp)],
         );
         assert_eq!(&b[0..8], b"MINTLOAD");
-        assert_eq!(&b[8..12], &4u32.to_le_bytes());
+        assert_eq!(&b[8..12], &[5, 0, 0, 0], "version 5");
         assert_eq!(&b[56..64], &0x2000_f000u64.to_le_bytes());
         assert_eq!(&b[64..72], &0x2ff0_0000u64.to_le_bytes());
         assert_eq!(&b[72..76], &0x10_0000u32.to_le_bytes());
@@ -1073,30 +1226,28 @@ mod tests {
         let b = with(0);
         let img = parse(&b).unwrap();
         assert_eq!(img.status_page(), None);
-        img.validate_within(WINDOW).unwrap();
+        img.validate_within(&[WINDOW]).unwrap();
         // A page of the window that no segment covers, the last page of the
         // window, and one inside a segment: all accepted.
         for page in [0x2000_f000, WINDOW.end() - 4096, 0x2020_1000] {
             let b = with(page);
             let img = parse(&b).unwrap();
             assert_eq!(img.status_page(), Some(page));
-            assert_eq!(img.validate_within(WINDOW), Ok(()), "{page:#x}");
+            assert_eq!(img.validate_within(&[WINDOW]), Ok(()), "{page:#x}");
         }
         // With the 64-bit entry too.
-        let pt = vec![0u8; PAGE_TABLE_LEN as usize];
-        let segs64: &[(u64, &[u8])] = &[(0x2000_0000, &zp), (0x2001_0000, &pt), (0x2020_0000, &k)];
         let b = encode_full(
-            0x2020_0000,
+            0x2020_0200,
             0x2000_0000,
             FLAG_ENTRY_64,
-            0x2001_0000,
+            0,
             0x2001_f000,
-            segs64,
+            segs,
         );
         let img = parse(&b).unwrap();
-        assert_eq!(img.entry_64_page_table(), Some(0x2001_0000));
+        assert!(img.entry_64());
         assert_eq!(img.status_page(), Some(0x2001_f000));
-        img.validate_within(WINDOW).unwrap();
+        img.validate_within(&[WINDOW]).unwrap();
         // Misaligned.
         for page in [0x2000_f800, 0x2000_f001, 1, u64::MAX] {
             assert_eq!(
@@ -1115,7 +1266,7 @@ mod tests {
         ] {
             let b = with(page);
             assert_eq!(
-                parse(&b).unwrap().validate_within(WINDOW),
+                parse(&b).unwrap().validate_within(&[WINDOW]),
                 Err(LoadImageError::StatusPageOutside),
                 "{page:#x}"
             );
@@ -1140,7 +1291,7 @@ mod tests {
         let b = with(mib(top), 0x2000_f000);
         let img = parse(&b).unwrap();
         assert_eq!(img.console().map(|l| l.records()), Some(7));
-        assert_eq!(img.validate_within(WINDOW), Ok(()));
+        assert_eq!(img.validate_within(&[WINDOW]), Ok(()));
         // Fields that ramoops would lay out otherwise, or a region without a
         // length.
         for bad in [
@@ -1161,24 +1312,24 @@ mod tests {
         // Outside the window: above it, and straddling its end.
         for base in [WINDOW.end(), WINDOW.end() - 0x8_0000] {
             let b = with(mib(base), 0x2000_f000);
-            let e = parse(&b).unwrap().validate_within(WINDOW).err().unwrap();
+            let e = parse(&b).unwrap().validate_within(&[WINDOW]).err().unwrap();
             assert_eq!(e, LoadImageError::ConsoleOutside);
             assert_eq!(e.errno(), EADDRNOTAVAIL);
         }
         // Over the kernel segment, or over the status page.
         let b = with(mib(0x2018_0000), 0x2000_f000);
         assert_eq!(
-            parse(&b).unwrap().validate_within(WINDOW),
+            parse(&b).unwrap().validate_within(&[WINDOW]),
             Err(LoadImageError::ConsoleOverlap)
         );
         let b = with(mib(top), top + 0x4_0000);
         assert_eq!(
-            parse(&b).unwrap().validate_within(WINDOW),
+            parse(&b).unwrap().validate_within(&[WINDOW]),
             Err(LoadImageError::ConsoleOverlap)
         );
         // Right below a segment is fine.
         let b = with(mib(0x2010_0000), 0x2000_f000);
-        assert_eq!(parse(&b).unwrap().validate_within(WINDOW), Ok(()));
+        assert_eq!(parse(&b).unwrap().validate_within(&[WINDOW]), Ok(()));
     }
 
     fn page(reset: u8, sleep: u8, event: u32, agent: u32) -> [u8; STATUS_FIELDS_LEN] {
@@ -1275,11 +1426,15 @@ mod tests {
                 b[i] = v;
                 if let Ok(img) = parse(&b) {
                     let _ = img.segments().count();
-                    let _ = img.validate_within(WINDOW);
-                    let _ = img.validate_within(MemRange {
-                        start: u64::MAX,
-                        size: u64::MAX,
-                    });
+                    let _ = img.validate_within(&[WINDOW]);
+                    let _ = img.validate_within(&[]);
+                    let _ = img.validate_within(&[
+                        WINDOW,
+                        MemRange {
+                            start: u64::MAX,
+                            size: u64::MAX,
+                        },
+                    ]);
                 }
             }
         }

@@ -158,6 +158,15 @@ fn parse_number(s: &str) -> Result<u64, MemRangeError> {
     value.checked_mul(multiplier).ok_or(MemRangeError::Overflow)
 }
 
+/// Parses a size alone: a decimal or `0x`-hex number with an optional `K`,
+/// `M` or `G` suffix (no alignment check).
+pub fn parse_size(s: &str) -> Result<u64, MemRangeError> {
+    if s.is_empty() {
+        return Err(MemRangeError::Empty);
+    }
+    parse_number(s)
+}
+
 /// Parses `SIZE@START` (one trailing `'\n'` allowed) into a checked range.
 pub fn parse(s: &str) -> Result<MemRange, MemRangeError> {
     let s = s.strip_suffix('\n').unwrap_or(s);

@@ -34,7 +34,7 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     (
         "os3-overlap",
         "busy",
-        Some("os3: memory: overlaps another partition's window"),
+        Some("os3: memory: overlaps another partition's memory"),
     ),
     ("start-running", "busy", Some("os2: state:")),
     ("cpus-running", "busy", Some("os2: cpus:")),

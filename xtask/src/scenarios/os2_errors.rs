@@ -38,7 +38,7 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     (
         "host-ram",
         "busy",
-        Some("os2: memory: range overlaps System RAM"),
+        Some("os2: memory: range is System RAM the host cannot give up"),
     ),
     ("bad-size", "Invalid argument", Some("os2: memory:")),
     (
@@ -55,6 +55,21 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ("mem-overflow", "Invalid argument", Some("os2: memory:")),
     ("mem-junk", "Invalid argument", Some("os2: memory:")),
     ("mem-wrap", "Invalid argument", Some("os2: memory:")),
+    (
+        "mem-granule",
+        "Invalid argument",
+        Some("os2: memory: memory list item 0: a size to carve must be a non-zero multiple of 2M"),
+    ),
+    (
+        "mem-too-many",
+        "Invalid argument",
+        Some("os2: memory: memory list has more than 8 items"),
+    ),
+    (
+        "mem-items-overlap",
+        "Invalid argument",
+        Some("os2: memory: memory list items 0 and 2 overlap"),
+    ),
     ("cmdline-too-long", "command line", None),
     ("unknown-state", "nonexistent", None),
     (

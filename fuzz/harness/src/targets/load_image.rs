@@ -1,5 +1,6 @@
 //! The load image the module parses from what userspace writes to `load`
-//! (`rust/logic/src/load_image.rs`), checked against a random window.
+//! (`rust/logic/src/load_image.rs`), checked against random ranges of
+//! memory.
 //!
 //! Only the parser's public API is used (no offsets of the format), so the
 //! target survives format versions; the one format-specific step is the
@@ -8,8 +9,9 @@
 use mint_kexec::load_blob;
 use mint_logic::load_image::{
     self, LoadImage, LoadImageError, BOOT_PARAMS_LEN, HEADER_LEN, MAX_SEGMENTS, OFF_TOTAL_LEN,
-    PAGE_TABLE_LEN, SEGMENT_DESC_LEN, STATUS_PAGE_LEN,
+    SEGMENT_DESC_LEN, STATUS_PAGE_LEN,
 };
+use mint_logic::memlist::MAX_RANGES;
 use mint_logic::memrange::MemRange;
 
 use crate::input::{Reader, Writer};
@@ -42,10 +44,11 @@ fn overlap(a: (u64, u64), b: (u64, u64)) -> bool {
 
 /// `validate_within` restated from its documentation, in 128-bit
 /// arithmetic: `Err(reason)` names the first rule broken.
-fn model(img: &LoadImage<'_>, w: MemRange) -> Result<(), String> {
+fn model(img: &LoadImage<'_>, mem: &[MemRange]) -> Result<(), String> {
+    let in_mem = |addr, len| mem.iter().any(|r| inside(addr, len, r.start, r.size));
     let segs: Vec<(u64, u64)> = img.segments().map(|(d, b)| (d, b.len() as u64)).collect();
     for (i, &(d, l)) in segs.iter().enumerate() {
-        if !inside(d, l, w.start, w.size) {
+        if !in_mem(d, l) {
             return Err(format!("segment {i} outside"));
         }
     }
@@ -63,21 +66,23 @@ fn model(img: &LoadImage<'_>, w: MemRange) -> Result<(), String> {
     if !in_one(img.entry(), 1) {
         return Err("entry".into());
     }
-    if let Some(pt) = img.entry_64_page_table() {
-        if !inside(pt, PAGE_TABLE_LEN, 0, 1 << 32) || !in_one(pt, PAGE_TABLE_LEN) {
-            return Err("page tables".into());
-        }
+    // The 32-bit entry reaches the first 4 GiB only.
+    if !img.entry_64()
+        && (!inside(img.entry(), 1, 0, 1 << 32)
+            || !inside(img.boot_params(), BOOT_PARAMS_LEN, 0, 1 << 32))
+    {
+        return Err("above 4 GiB".into());
     }
     let status = img.status_page().map(|p| (p, STATUS_PAGE_LEN));
     if let Some((p, l)) = status {
-        if !inside(p, l, w.start, w.size) {
+        if !in_mem(p, l) {
             return Err("status page".into());
         }
     }
     if let Some(c) = img.console() {
         let r = c.region();
         let region = (r.start, r.end - r.start);
-        if !inside(region.0, region.1, w.start, w.size) {
+        if !in_mem(region.0, region.1) {
             return Err("console region outside".into());
         }
         if segs
@@ -91,32 +96,38 @@ fn model(img: &LoadImage<'_>, w: MemRange) -> Result<(), String> {
     Ok(())
 }
 
-/// The target's input: a mode byte, the window (`start`, `size`, raw: the
-/// validator must cope with any range), then the blob. Pad mode (bit 0)
-/// zero-fills the blob up to the `total_len` its header announces, so that
-/// a header and segment table alone reach the address checks.
-pub fn input(pad: bool, window: MemRange, blob: &[u8]) -> Vec<u8> {
-    Writer::new()
-        .u8(u8::from(pad))
-        .u64(window.start)
-        .u64(window.size)
-        .rest(blob)
+/// The target's input: a mode byte, a count byte (modulo
+/// [`MAX_RANGES`] + 1), that many ranges (`start`, `size`, raw: the
+/// validator must cope with any range, in any order, overlapping or not),
+/// then the blob. Pad mode (bit 0) zero-fills the blob up to the
+/// `total_len` its header announces, so that a header and segment table
+/// alone reach the address checks.
+pub fn input(pad: bool, ranges: &[MemRange], blob: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new().u8(u8::from(pad)).u8(ranges.len() as u8);
+    for r in ranges {
+        w = w.u64(r.start).u64(r.size);
+    }
+    w.rest(blob)
 }
 
 /// `parse` + `validate_within`: the streaming check of the header agrees
 /// with the full parse; an accepted image's segments are the blob's data
 /// in table order, contiguous up to its end, and re-encode to the same
 /// bytes; `validate_within` accepts exactly what the model accepts (every
-/// segment inside the window, none overlapping, boot parameters, entry and
-/// page tables inside one segment, status page and console region inside
-/// the window, the console clear of everything else).
+/// segment inside one range, none overlapping, boot parameters and entry
+/// inside one segment and, for the 32-bit entry, below 4 GiB, status page
+/// and console region inside one range, the console clear of everything
+/// else).
 pub fn load_image(data: &[u8]) {
     let mut r = Reader::new(data);
     let pad = r.u8() & 1 == 1;
-    let window = MemRange {
-        start: r.u64(),
-        size: r.u64(),
-    };
+    let count = usize::from(r.u8()) % (MAX_RANGES + 1);
+    let ranges: Vec<MemRange> = (0..count)
+        .map(|_| MemRange {
+            start: r.u64(),
+            size: r.u64(),
+        })
+        .collect();
     let mut blob = r.rest();
     let padded: Vec<u8>;
     let announced = blob
@@ -144,7 +155,7 @@ pub fn load_image(data: &[u8]) {
             let msg = e.to_string();
             assert!(!msg.is_empty() && !msg.contains('\n'));
             assert!(
-                matches!(e.errno(), 8 | 22 | 27 | 99),
+                matches!(e.errno(), 8 | 22 | 27 | 34 | 99),
                 "{e:?} errno {}",
                 e.errno()
             );
@@ -184,7 +195,7 @@ pub fn load_image(data: &[u8]) {
         let again = load_blob::encode(
             img.entry(),
             img.boot_params(),
-            img.entry_64_page_table(),
+            img.entry_64(),
             img.status_page(),
             img.console().as_ref(),
             &segs,
@@ -193,18 +204,20 @@ pub fn load_image(data: &[u8]) {
     }
 
     // Addresses.
-    let got = img.validate_within(window);
-    let want = model(&img, window);
+    let got = img.validate_within(&ranges);
+    let want = model(&img, &ranges);
     assert_eq!(
         got.is_ok(),
         want.is_ok(),
-        "{window:?}: validator {got:?}, model {want:?}"
+        "{ranges:?}: validator {got:?}, model {want:?}"
     );
     match got {
-        Err(LoadImageError::OutsideWindow { index }) => {
+        Err(LoadImageError::OutsideMemory { index }) => {
             let (d, b) = segs[index as usize];
-            assert!(!inside(d, b.len() as u64, window.start, window.size));
+            let len = b.len() as u64;
+            assert!(!ranges.iter().any(|r| inside(d, len, r.start, r.size)));
         }
+        Err(LoadImageError::Above4G) => assert!(!img.entry_64()),
         Err(LoadImageError::Overlap { first, second }) => {
             let (a, b) = (segs[first as usize], segs[second as usize]);
             assert!(first < second && overlap((a.0, a.1.len() as u64), (b.0, b.1.len() as u64)));

@@ -2,6 +2,7 @@
 
 pub mod assemble;
 pub mod fadt;
+pub mod identity;
 pub mod initrd;
 pub mod kernel;
 pub mod load_image;
