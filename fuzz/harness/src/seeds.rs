@@ -111,8 +111,12 @@ pub fn identity(_: &Real) -> Vec<Seed> {
             .u64(5 * G + 0x20_0000)
             .finish()
     };
-    let eight: Vec<(u64, u64)> = (0..MAX_RANGES as u64).map(|i| ((8 + 2 * i) * G, G)).collect();
-    let nine: Vec<(u64, u64)> = (0..=MAX_RANGES as u64).map(|i| ((8 + 2 * i) * G, G)).collect();
+    let eight: Vec<(u64, u64)> = (0..MAX_RANGES as u64)
+        .map(|i| ((8 + 2 * i) * G, G))
+        .collect();
+    let nine: Vec<(u64, u64)> = (0..=MAX_RANGES as u64)
+        .map(|i| ((8 + 2 * i) * G, G))
+        .collect();
     vec![
         seed("low-4g", list(&[], 0)),
         seed("os2-window", list(&[(0x2000_0000, 256 << 20)], 0)),

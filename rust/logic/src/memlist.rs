@@ -163,6 +163,14 @@ fn for_items(
         if item.is_empty() {
             return Err(MemListError::EmptyItem { index });
         }
+        // Only the whole list may end in one newline (stripped above): an
+        // item's own parser would take one more.
+        if item.contains('\n') {
+            return Err(MemListError::Item {
+                index,
+                error: MemRangeError::TrailingJunk,
+            });
+        }
         f(index, item)?;
         n = index + 1;
     }
