@@ -104,6 +104,17 @@ case " $(cat /proc/cmdline) " in
         cpu_times > /tmp/t1
         say "WORKLOAD $(paste /tmp/t0 /tmp/t1 | awk '{ printf "%s=%d%% ", $1, 100 - 100 * ($6 - $3) / ($5 - $2) }')"
         ;;
+    *" mint.action=memfill "*)
+        # The memory scenarios (qemu/scenarios/memory.sh): fill most of the
+        # RAM the host gave this partition with a pattern derived from the
+        # nonce and verify it twice (qemu/memfill.c); `mint.memfill_mib=N`
+        # sets the amount (default 1536 MiB).
+        mib=$(sed -n 's/.*mint\.memfill_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
+        say "MEMFILL-MEMTOTAL $(grep MemTotal /proc/meminfo)"
+        say "MEMFILL-BEGIN mib=${mib:=1536}"
+        r=$(memfill "$nonce" "$mib" 2>&1)
+        say "MEMFILL-RESULT rc=$? $r"
+        ;;
 esac
 # `mint.action=devices`: the device scenario (qemu/scenarios/devices.sh): the
 # functions this partition sees and their drivers, its disk (read the nonce

@@ -11,7 +11,7 @@ use core::fmt;
 use kernel::prelude::*;
 
 /// Longest formatted reason kept (longer ones are cut at a UTF-8 boundary).
-const REASON_LEN: usize = 176;
+const REASON_LEN: usize = 224;
 
 /// Why a request was refused, and the errno the caller gets.
 pub(crate) struct Refusal {

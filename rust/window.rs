@@ -109,19 +109,18 @@ const HOST_KEEP_FREE: u64 = 128 << 20;
 /// them (a 2 GiB window takes seconds on a slow machine).
 const ZERO_CHUNK: usize = 2 << 20;
 
-/// `SIZE` in the form `memory` takes it (e.g. `512M`), for messages.
+/// `SIZE` in the form `memory` takes it (e.g. `512M`), for messages; a size
+/// that is no whole number of MiB is shown in MiB rounded down (`~2837M`).
 struct Size(u64);
 
 impl core::fmt::Display for Size {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        const UNITS: [(u64, &str); 3] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
-        match UNITS.iter().find(|(u, _)| self.0 >= *u && self.0 % u == 0) {
-            Some((u, s)) => write!(f, "{}{}", self.0 / u, s),
-            None => match UNITS.iter().find(|(u, _)| self.0 >= *u) {
-                // Not a whole number of units: one decimal, rounded down.
-                Some((u, s)) => write!(f, "{}.{}{}", self.0 / u, self.0 % u * 10 / u, s),
-                None => write!(f, "{}", self.0),
-            },
+        const G: u64 = 1 << 30;
+        const M: u64 = 1 << 20;
+        match self.0 {
+            n if n >= G && n % G == 0 => write!(f, "{}G", n / G),
+            n if n % M == 0 => write!(f, "{}M", n / M),
+            n => write!(f, "~{}M", n / M),
         }
     }
 }
@@ -352,11 +351,17 @@ impl Window {
         let ret = unsafe { mint_carve(size, CARVE_ALIGN, CARVE_FLOOR, &mut start, &mut st) };
         if ret != 0 {
             if ret == -(bindings::ENOMEM as i32) {
+                let why = if st.tries == 0 {
+                    "no System RAM range that large holds only movable pages"
+                } else {
+                    "no range that large could be emptied"
+                };
                 return Err(Refusal::with(
                     ENOMEM,
                     &format_args!(
-                        "cannot carve {}: no 2M-aligned range that large could be freed ({} tries in {} ms, largest free block {}); boot the host with movablecore= or cma= (e.g. movablecore={}) to keep memory that can always be carved",
+                        "cannot carve {}: {} ({} tries, {} ms; largest free block {}); boot the host with movablecore= or cma=, e.g. movablecore={}",
                         Size(size),
+                        why,
                         st.tries,
                         st.ns / 1_000_000,
                         Size(st.largest_free),

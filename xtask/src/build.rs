@@ -72,18 +72,22 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     stage.done();
 
     let stage =
-        Stage::begin("building the tsc probe and /init stamp (qemu/tsc.c, qemu/init-stamp.c)");
+        Stage::begin("building the helpers (qemu/tsc.c, qemu/init-stamp.c, qemu/memfill.c)");
     let tsc = tiny_static(&ws.join("qemu/tsc.c"), &out.join("tsc"))?;
     let init_stamp = tiny_static(&ws.join("qemu/init-stamp.c"), &out.join("init-stamp"))?;
+    let memfill = tiny_static(&ws.join("qemu/memfill.c"), &out.join("memfill"))?;
     stage.done();
 
     let stage = Stage::begin("assembling initramfs images");
     let bzimage = copy(&tc.kdir.join("arch/x86/boot/bzImage"), &out.join("bzImage"))?;
     let os2_initramfs = out.join("os2-initramfs.cpio.gz");
     let qemu = ws.join("qemu");
-    let tsc_probe = fs::read(&tsc)?;
+    let tools = Tools {
+        tsc: fs::read(&tsc)?,
+        memfill: fs::read(&memfill)?,
+    };
     // The partition image: /init is the stamp, which execs /init.sh.
-    let mut os2 = base_image(&fs::read(&init_stamp)?, &tsc_probe)?;
+    let mut os2 = base_image(&fs::read(&init_stamp)?, &tools)?;
     os2.file("/init.sh", 0o755, &fs::read(qemu.join("os2-init.sh"))?);
     // The same module: inside a partition it runs as the agent (rust/agent.rs),
     // loaded by /init.sh with `mint.agent=1`.
@@ -101,7 +105,7 @@ pub fn build(tc: &Toolchain) -> Result<Artifacts> {
     let host_initramfs = out.join("host-initramfs.cpio.gz");
     fs::write(
         &host_initramfs,
-        host_initramfs_image(&bzimage, &module, &kexec, &os2_initramfs, &tsc_probe)?,
+        host_initramfs_image(&bzimage, &module, &kexec, &os2_initramfs, &tools)?,
     )?;
     stage.done();
 
@@ -244,9 +248,17 @@ fn ensure_static(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Common skeleton of every initramfs: busybox, the tsc probe, /dev/console,
-/// mount points.
-fn base_image(init: &[u8], tsc_probe: &[u8]) -> Result<Archive> {
+/// The libc-free helpers every initramfs carries in /bin.
+struct Tools {
+    /// `tsc` (qemu/tsc.c).
+    tsc: Vec<u8>,
+    /// `memfill` (qemu/memfill.c).
+    memfill: Vec<u8>,
+}
+
+/// Common skeleton of every initramfs: busybox, the tsc probe, memfill,
+/// /dev/console, mount points.
+fn base_image(init: &[u8], tools: &Tools) -> Result<Archive> {
     let mut a = Archive::default();
     for d in ["/bin", "/dev", "/proc", "/sys", "/tmp", "/root"] {
         a.dir(d);
@@ -256,7 +268,8 @@ fn base_image(init: &[u8], tsc_probe: &[u8]) -> Result<Archive> {
     let busybox = fs::read(BUSYBOX).with_context(|| format!("cannot read {BUSYBOX}"))?;
     a.file("/bin/busybox", 0o755, &busybox);
     a.symlink("/bin/sh", "busybox");
-    a.file("/bin/tsc", 0o755, tsc_probe);
+    a.file("/bin/tsc", 0o755, &tools.tsc);
+    a.file("/bin/memfill", 0o755, &tools.memfill);
     a.file("/init", 0o755, init);
     Ok(a)
 }
@@ -269,10 +282,10 @@ fn host_initramfs_image(
     module: &Path,
     kexec: &Path,
     os2: &Path,
-    tsc_probe: &[u8],
+    tools: &Tools,
 ) -> Result<Vec<u8>> {
     let qemu = paths::workspace().join("qemu");
-    let mut a = base_image(&fs::read(qemu.join("host-init.sh"))?, tsc_probe)?;
+    let mut a = base_image(&fs::read(qemu.join("host-init.sh"))?, tools)?;
     a.file("/mint.ko", 0o644, &fs::read(module)?);
     a.file("/bin/mint-kexec", 0o755, &fs::read(kexec)?);
     a.dir("/boot");

@@ -19,6 +19,8 @@ mod devices;
 mod devices_iommu;
 mod guest_faults;
 mod lifecycle;
+mod memory;
+mod memory_soak;
 mod module_load;
 mod multicore;
 mod os2_boot;
@@ -96,6 +98,8 @@ const SCENARIOS: &[Scenario] = &[
     devices_iommu::SCENARIO,
     apic256::SCENARIO,
     soak::SCENARIO,
+    memory::SCENARIO,
+    memory_soak::SCENARIO,
 ];
 
 /// A fresh random-enough nonce (time and process id through SHA-256).
