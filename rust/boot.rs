@@ -193,16 +193,11 @@ impl PageTables {
                 unsafe { mint_page_free(va) }
             })?;
         }
-        let mut entries = [0u64; ENTRIES];
         for (i, &(va, _)) in t.pages.iter().enumerate() {
-            map.fill(
-                i,
-                |k| t.pages.get(k).map_or(0, |&(_, phys)| phys),
-                &mut entries,
-            );
-            // SAFETY: `va` is a page (4 KiB = ENTRIES u64s) we own; nothing
-            // else uses it yet.
-            unsafe { core::ptr::copy_nonoverlapping(entries.as_ptr(), va as *mut u64, ENTRIES) };
+            // SAFETY: `va` is a page-aligned 4 KiB page (ENTRIES u64s) that
+            // we own and nothing else references yet.
+            let entries = unsafe { &mut *(va as *mut [u64; ENTRIES]) };
+            map.fill(i, |k| t.pages.get(k).map_or(0, |&(_, phys)| phys), entries);
         }
         Ok(t)
     }

@@ -57,7 +57,10 @@ void *mint_page_dma32(u64 *phys);
 void mint_page_free(void *va);
 void mint_cond_resched(void);
 
-/* At most this many System RAM ranges are searched (more are ignored). */
+/* At most this many System RAM ranges are searched (the highest ones). */
+/* A carve gives up after this many alloc_contig_range() calls: each one
+ * isolates the range and drains every CPU's lists. */
+#define MINT_CARVE_TRIES 256
 #define MINT_RAM_RANGES 64
 
 struct ram_ranges {
@@ -66,15 +69,20 @@ struct ram_ranges {
 	u64 end[MINT_RAM_RANGES];	/* exclusive */
 };
 
+/* Keeps the highest MINT_RAM_RANGES ranges (the walk is ascending; the
+ * search starts at the top, where movablecore= puts ZONE_MOVABLE). */
 static int collect_ram(struct resource *res, void *arg)
 {
 	struct ram_ranges *r = arg;
 
-	if (r->n < MINT_RAM_RANGES) {
-		r->start[r->n] = res->start;
-		r->end[r->n] = res->end + 1;
-		r->n++;
+	if (r->n == MINT_RAM_RANGES) {
+		memmove(r->start, r->start + 1, (MINT_RAM_RANGES - 1) * sizeof(r->start[0]));
+		memmove(r->end, r->end + 1, (MINT_RAM_RANGES - 1) * sizeof(r->end[0]));
+		r->n--;
 	}
+	r->start[r->n] = res->start;
+	r->end[r->n] = res->end + 1;
+	r->n++;
 	return 0;
 }
 
@@ -108,10 +116,12 @@ static int pageblock_migratetype(unsigned long pfn)
 /*
  * Whether the page at @pfn may be part of a carved range in zone @z (NULL:
  * any zone but ZONE_DMA, which *@z is then set to): online, not reserved
- * (kernel image, firmware, memblock), not a huge page, and in a pageblock
- * that is neither CMA (alloc_contig_range with MIGRATE_MOVABLE would turn it
- * into an ordinary movable block on the way out) nor isolated by someone
- * else. Racy by nature: alloc_contig_range() decides.
+ * (kernel image, firmware, memblock), not a huge page, not an allocated
+ * page that cannot move, and in a pageblock that is not CMA (its pages are
+ * the CMA allocator's to hand out, and isolation refuses them for
+ * MIGRATE_MOVABLE), not isolated by someone else and not a high-order
+ * atomic reserve (whose accounting a carve would upset). Racy by nature:
+ * alloc_contig_range() decides.
  */
 static bool page_ok(unsigned long pfn, struct zone **z)
 {
@@ -130,7 +140,18 @@ static bool page_ok(unsigned long pfn, struct zone **z)
 		*z = page_zone(page);
 	}
 	mt = pageblock_migratetype(pfn);
-	return !is_migrate_cma(mt) && !is_migrate_isolate(mt);
+	if (is_migrate_cma(mt) || is_migrate_isolate(mt) || mt == MIGRATE_HIGHATOMIC)
+		return false;
+	/*
+	 * An allocated page that is neither on an LRU list nor a movable
+	 * kernel page (slab, page tables, vmalloc, ...) cannot be migrated:
+	 * the test of has_unmovable_pages() (mm/page_isolation.c), which
+	 * ZONE_MOVABLE skips because nothing unmovable may live there.
+	 */
+	if (zone_idx(*z) != ZONE_MOVABLE && page_count(page) && !PageBuddy(page) &&
+	    !PageLRU(page) && !__PageMovable(page) && !PageCompound(page))
+		return false;
+	return true;
 }
 
 /*
@@ -197,7 +218,7 @@ static u64 largest_free(const struct ram_ranges *r)
  * size) at an @align boundary, at or above @floor, highest address first;
  * *@start receives it. Candidates that hold a page that can never be
  * allocated this way are skipped without trying; the others are tried one
- * @align step apart. 0, -ENOMEM (nothing could be had: st->largest_free
+ * @align step apart, at most MINT_CARVE_TRIES of them. 0, -ENOMEM (nothing could be had: st->largest_free
  * says what was free) or -EINTR (a fatal signal).
  */
 int mint_carve(u64 size, u64 align, u64 floor, u64 *start, struct mint_carve_stats *st)
@@ -214,7 +235,7 @@ int mint_carve(u64 size, u64 align, u64 floor, u64 *start, struct mint_carve_sta
 	if (!r)
 		return -ENOMEM;
 	ram_ranges(r);
-	for (i = r->n - 1; i >= 0 && ret == -ENOMEM; i--) {
+	for (i = r->n - 1; i >= 0 && ret == -ENOMEM && st->tries < MINT_CARVE_TRIES; i--) {
 		u64 lo = max(r->start[i], floor), hi = r->end[i];
 		/* Pages known good: [good_lo, good_hi) in zone good_z. */
 		unsigned long good_lo = 0, good_hi = 0;
@@ -250,6 +271,8 @@ int mint_carve(u64 size, u64 align, u64 floor, u64 *start, struct mint_carve_sta
 				}
 				good_lo = pfn;
 			}
+			if (st->tries >= MINT_CARVE_TRIES)
+				break;
 			ret = try_range(pfn, nr, st);
 			if (!ret) {
 				*start = cand;
@@ -396,7 +419,10 @@ void mint_cma_unregister(void)
  * @size bytes from the host's default CMA area (cma=), at a 1 MiB or
  * better boundary (CMA_ALIGNMENT); -ENOMEM if there is no such area or it
  * has no room. Sizes of at most 1 << MAX_PAGE_ORDER pages may come from the
- * page allocator instead, which is just as good.
+ * page allocator instead, which is just as good. The memory comes zeroed
+ * (dma_direct_alloc_pages() clears it); *@start receives its physical
+ * address, which is also its DMA handle for mint_uncarve_cma() (dma-direct,
+ * no memory encryption on a host mint runs on).
  */
 int mint_carve_cma(u64 size, u64 *start, struct mint_carve_stats *st)
 {

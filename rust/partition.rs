@@ -24,8 +24,7 @@ use crate::console;
 use crate::cpus::CpuClaim;
 use crate::logic::cpulist;
 use crate::logic::load_image::{self, LoadImage};
-use crate::logic::memlist::{self, MemItem, MemRequest, RangeList};
-use crate::logic::memrange::MemRange;
+use crate::logic::memlist::{self, MemItem, RangeList};
 use crate::logic::pcilist;
 use crate::logic::ramoops::Layout;
 use crate::logic::state::{Command, Event, Outcome, State};
@@ -323,9 +322,15 @@ impl Partition {
         drop(old);
     }
 
-    /// The running instance's status page, for the watcher.
-    pub(crate) fn watched(&self) -> Option<Arc<StatusPage>> {
-        self.watch.lock().clone()
+    /// The running instance's status page and how it ended, if it did (the
+    /// watcher). The page is read under the spinlock that `set_watch`
+    /// takes: once `set_watch(None)` returned, no read of the old page is
+    /// in progress, so carved memory can go back to the host right after.
+    pub(crate) fn watched_outcome(&self) -> Option<(Arc<StatusPage>, load_image::Outcome)> {
+        let g = self.watch.lock();
+        let page = g.as_ref()?;
+        let outcome = page.outcome()?;
+        Some((page.clone(), outcome))
     }
 
     fn lock(&self) -> Result<kernel::sync::lock::Guard<'_, Inner, kernel::sync::lock::mutex::MutexBackend>, Refusal> {
@@ -351,67 +356,24 @@ impl Partition {
         g.state
             .apply(Event::SetResources)
             .map_err(|e| logic(e.errno(), &e))?;
-        let old = g.memory.as_ref().map(|m| m.ranges());
-        let placed = |r: &MemRange| req.items().iter().any(|i| *i == MemItem::At(*r));
-        if let Some(o) = old {
-            if o.ranges().len() == req.items().len() && o.ranges().iter().all(placed) {
-                return Ok(()); // Nothing changes (and nothing is scrubbed).
-            }
-        }
-        let explicit = || {
-            req.items().iter().filter_map(|i| match i {
-                MemItem::At(r) => Some(*r),
-                MemItem::Size(_) => None,
-            })
-        };
-        if explicit().any(|r| window::overlaps_other(self.slot, &r)) {
+        let explicit_elsewhere = req.items().iter().any(|i| match i {
+            MemItem::At(r) => window::overlaps_other(self.slot, r),
+            MemItem::Size(_) => false,
+        });
+        if explicit_elsewhere {
             return Err(Refusal::new(EBUSY, "overlaps another partition's memory"));
         }
-        let label = self.name_str();
-        let overlapping = old.is_some_and(|o| explicit().any(|r| o.overlaps(&r)));
-        if !overlapping {
-            // Claim the new memory first: if that fails the old one stays.
-            let m = Memory::claim(&req, self.name(), label)?;
-            let ranges = m.ranges();
-            g.memory = Some(m);
-            self.publish_memory(Some(&ranges));
-        } else {
-            // The host's resource tree cannot hold both: give the old one
-            // back first, and take it again if the new claim fails.
-            g.memory = None;
-            match Memory::claim(&req, self.name(), label) {
-                Ok(m) => {
-                    let ranges = m.ranges();
-                    g.memory = Some(m);
-                    self.publish_memory(Some(&ranges));
-                }
-                Err(e) => {
-                    if let Some(o) = old {
-                        match Self::reclaim(&o, self.name(), label) {
-                            Ok(m) => g.memory = Some(m),
-                            Err(lost) => {
-                                self.publish_memory(None);
-                                pr_err!(
-                                    "{}: memory: the old memory {} could not be taken back ({}); the partition has none now\n",
-                                    label,
-                                    o,
-                                    lost
-                                );
-                            }
-                        }
-                    }
-                    return Err(e);
-                }
-            }
+        let before = g.memory.as_ref().map(|m| m.ranges());
+        let (memory, outcome) =
+            Memory::rewrite(g.memory.take(), &req, self.name(), self.name_str());
+        let after = memory.as_ref().map(|m| m.ranges());
+        g.memory = memory;
+        if after != before {
+            // A window that went took the last run's console with it.
+            g.console = None;
+            self.publish_memory(after.as_ref());
         }
-        // The old memory's console went with it (claiming scrubs).
-        g.console = None;
-        Ok(())
-    }
-
-    /// Claims `ranges` again, each exactly where it was.
-    fn reclaim(ranges: &RangeList, name: &[u8], label: &str) -> Result<Memory, Refusal> {
-        Memory::claim(&MemRequest::placed(ranges), name, label)
+        outcome
     }
 
     /// Makes the partition own exactly the functions listed: claims the new

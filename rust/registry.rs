@@ -101,10 +101,8 @@ fn snapshot(r: &Registry) -> [Option<Arc<Partition>>; LOW_SLOTS] {
 pub(crate) fn watch_tick() {
     let Some(r) = registry() else { return };
     for p in snapshot(r).iter().flatten() {
-        if let Some(page) = p.watched() {
-            if let Some(outcome) = page.outcome() {
-                p.ended(&page, outcome);
-            }
+        if let Some((page, outcome)) = p.watched_outcome() {
+            p.ended(&page, outcome);
         }
     }
 }

@@ -81,7 +81,12 @@ extern "C" {
 ///
 /// `base` maps 4 KiB of the partition's window, write-back, until drop; if
 /// `records` is `Some((map, layout))`, `map` maps `layout.records_area()`
-/// (inside the same window), write-back, until drop.
+/// (inside the same window), write-back, until drop. For a window of
+/// reserved memory the mapping is this value's own; for carved System RAM
+/// it is the kernel's linear map, valid while the window is claimed: the
+/// page is read only while it is the partition's watched page, under the
+/// watch lock (`Partition::watched_outcome`), and the partition stops
+/// watching it before its memory goes back.
 pub(crate) struct StatusPage {
     base: NonNull<u8>,
     phys: u64,

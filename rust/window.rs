@@ -161,6 +161,11 @@ enum Kind {
 
 /// The device through which windows come from the host's CMA area
 /// (`cma=`); registered for the module's lifetime.
+///
+/// # Invariants
+///
+/// The flag is true exactly when `mint_cma_register` succeeded (so
+/// rust/mem_shim.c holds the device and `mint_carve_cma` may succeed).
 pub(crate) struct CmaDevice(bool);
 
 impl CmaDevice {
@@ -313,12 +318,12 @@ impl Window {
                 "range is already claimed (by another partition or a driver; see /proc/iomem)",
             ));
         }
-        Self::map(range, Kind::Reserved, resname)
+        Self::map(range, Kind::Reserved, resname, false)
     }
 
-    /// Carves `size` bytes (a multiple of [`CARVE_ALIGN`]) from the host's
-    /// System RAM, highest address first.
-    pub(crate) fn carve(size: u64, name: &[u8], label: &str) -> Result<Self, Refusal> {
+    /// Refuses a carve of `size` that would leave the host less than
+    /// [`HOST_KEEP_FREE`] free.
+    fn keeps_host_free(size: u64) -> Result<(), Refusal> {
         // SAFETY: no preconditions.
         let free = unsafe { mint_free_bytes() };
         if free < size.saturating_add(HOST_KEEP_FREE) {
@@ -332,6 +337,13 @@ impl Window {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Carves `size` bytes (a multiple of [`CARVE_ALIGN`]) from the host's
+    /// System RAM, highest address first.
+    pub(crate) fn carve(size: u64, name: &[u8], label: &str) -> Result<Self, Refusal> {
+        Self::keeps_host_free(size)?;
         let resname = resource_name(name)?;
         let mut st = CarveStats::default();
         let mut start = 0u64;
@@ -385,6 +397,7 @@ impl Window {
 
     /// Carves exactly `range`, which is System RAM.
     fn carve_at(range: MemRange, name: &[u8], label: &str) -> Result<Self, Refusal> {
+        Self::keeps_host_free(range.size)?;
         let resname = resource_name(name)?;
         let mut st = CarveStats::default();
         // SAFETY: `st` is a local that outlives the call.
@@ -425,7 +438,8 @@ impl Window {
             return Err(Refusal::new(EBUSY, "cannot show the carved range in /proc/iomem"));
         };
         let t0 = crate::boot::now_ns();
-        let w = Self::map(range, Kind::Carved(res, source), resname)?;
+        // The CMA path's memory comes zeroed (the DMA API clears it).
+        let w = Self::map(range, Kind::Carved(res, source), resname, source == Source::Cma)?;
         pr_info!(
             "{}: zeroed {} in {} ms\n",
             label,
@@ -435,8 +449,14 @@ impl Window {
         Ok(w)
     }
 
-    /// Maps a claimed range and zeroes it. On failure the claim is undone.
-    fn map(range: MemRange, kind: Kind, resname: KBox<[u8; 16]>) -> Result<Self, Refusal> {
+    /// Maps a claimed range and zeroes it unless it is `zeroed` already. On
+    /// failure the claim is undone.
+    fn map(
+        range: MemRange,
+        kind: Kind,
+        resname: KBox<[u8; 16]>,
+        zeroed: bool,
+    ) -> Result<Self, Refusal> {
         let undo = |kind: &Kind| match kind {
             // SAFETY: we requested exactly this region.
             Kind::Reserved => unsafe {
@@ -470,7 +490,7 @@ impl Window {
             range,
             base,
             kind,
-            dirty: true,
+            dirty: !zeroed,
             kept: None,
             _name: resname,
         };
@@ -592,12 +612,26 @@ pub(crate) struct Memory {
 }
 
 impl Memory {
-    /// Claims every item of `req` for partition `name` (logged as `label`),
-    /// all or nothing: on a refusal the windows already claimed go back.
-    /// Explicit ranges are claimed first, then sizes, largest first.
-    pub(crate) fn claim(req: &MemRequest, name: &[u8], label: &str) -> Result<Self, Refusal> {
-        let mut windows = KVec::with_capacity(req.items().len(), GFP_KERNEL)?;
-        for item in req.items() {
+    /// The memory made of `windows` (none: `None`), sorted.
+    fn new(mut windows: KVec<Window>) -> Option<Self> {
+        sort_small(&mut windows, |w| w.range.start);
+        let mut r = [MemRange { start: 0, size: 0 }; MAX_RANGES];
+        for (slot, w) in r.iter_mut().zip(windows.iter()) {
+            *slot = w.range;
+        }
+        let n = windows.len().min(MAX_RANGES);
+        // At most MAX_RANGES (one per item of a request) and disjoint (the
+        // host's resource tree and allocator keep them apart), so this only
+        // fails for no window at all.
+        let ranges = RangeList::from_ranges(r.get(..n).unwrap_or(&[])).ok()?;
+        Some(Self { windows, ranges })
+    }
+
+    /// Claims `items`, all or nothing (on a refusal what this call claimed
+    /// goes back): explicit ranges first, then sizes, largest first.
+    fn claim_items(items: &[MemItem], name: &[u8], label: &str) -> Result<KVec<Window>, Refusal> {
+        let mut windows = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+        for item in items {
             if let MemItem::At(r) = item {
                 if r.start < 0x10_0000 {
                     return Err(Refusal::new(EINVAL, "memory must lie above 1 MiB"));
@@ -607,7 +641,7 @@ impl Memory {
         }
         let mut sizes = [0u64; MAX_RANGES];
         let mut n = 0;
-        for item in req.items() {
+        for item in items {
             if let (MemItem::Size(s), Some(slot)) = (item, sizes.get_mut(n)) {
                 *slot = *s;
                 n += 1;
@@ -618,17 +652,116 @@ impl Memory {
         for s in sizes.iter() {
             windows.push(Window::carve(*s, name, label)?, GFP_KERNEL)?;
         }
-        sort_small(&mut windows, |w| w.range.start);
-        let mut r = [MemRange { start: 0, size: 0 }; MAX_RANGES];
-        for (slot, w) in r.iter_mut().zip(windows.iter()) {
-            *slot = w.range;
+        Ok(windows)
+    }
+
+    /// Replaces `old` (the partition's memory, if any) by what `req` asks
+    /// for; returns the partition's memory afterwards and the outcome.
+    ///
+    /// An old window that an item names exactly (`SIZE@START`), or whose
+    /// size a `SIZE` item asks for, is kept as it is (not even scrubbed);
+    /// the other items are claimed anew, all or nothing, and the old windows
+    /// no item keeps go back once that succeeded. On a refusal the old
+    /// memory stays as it was, except when a new explicit range overlaps an
+    /// old window that is not kept: that one has to go first, and is claimed
+    /// again at the same place when the new claim fails (should even that
+    /// fail, the kernel log says so and the partition keeps the rest).
+    pub(crate) fn rewrite(
+        old: Option<Memory>,
+        req: &MemRequest,
+        name: &[u8],
+        label: &str,
+    ) -> (Option<Memory>, Result<(), Refusal>) {
+        let old = old.map_or(KVec::new(), |m| m.windows);
+        let items = req.items();
+        // Which old window each item keeps: exact ranges first, then sizes.
+        let mut kept_by = [None::<usize>; MAX_RANGES];
+        for exact in [true, false] {
+            for (i, item) in items.iter().enumerate() {
+                if kept_by.get(i).copied().flatten().is_some() {
+                    continue;
+                }
+                let found = (0..old.len()).find(|&k| {
+                    !kept_by.contains(&Some(k))
+                        && old.get(k).is_some_and(|w| match item {
+                            MemItem::At(r) => exact && w.range == *r,
+                            MemItem::Size(s) => !exact && w.range.size == *s,
+                        })
+                });
+                if let (Some(k), Some(slot)) = (found, kept_by.get_mut(i)) {
+                    *slot = Some(k);
+                }
+            }
         }
-        let n = windows.len().min(MAX_RANGES);
-        // Disjoint (the host's resource tree and allocator keep them apart)
-        // and at most MAX_RANGES (the request's items): this cannot fail.
-        let ranges = RangeList::from_ranges(r.get(..n).unwrap_or(&[]))
-            .map_err(|e| Refusal::with(EINVAL, &e))?;
-        Ok(Self { windows, ranges })
+        let mut new_items = [MemItem::Size(0); MAX_RANGES];
+        let mut n = 0;
+        for (i, item) in items.iter().enumerate() {
+            if let (None, Some(slot)) = (kept_by.get(i).copied().flatten(), new_items.get_mut(n)) {
+                *slot = *item;
+                n += 1;
+            }
+        }
+        let new_items = new_items.get(..n).unwrap_or(&[]);
+        // Room for every window up front: below, pushes never allocate (a
+        // failed push would drop, and so release, its window).
+        let (mut kept, mut spare) = match (
+            KVec::with_capacity(MAX_RANGES, GFP_KERNEL),
+            KVec::with_capacity(MAX_RANGES, GFP_KERNEL),
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => return (Self::new(old), Err(ENOMEM.into())),
+        };
+        for (k, w) in old.into_iter().enumerate() {
+            let to = if kept_by.contains(&Some(k)) { &mut kept } else { &mut spare };
+            let _ = to.push(w, GFP_KERNEL);
+        }
+        if new_items.is_empty() && spare.is_empty() {
+            return (Self::new(kept), Ok(())); // Nothing changes.
+        }
+        let overlap = spare.iter().any(|w| {
+            new_items
+                .iter()
+                .any(|i| matches!(i, MemItem::At(r) if r.overlaps(&w.range)))
+        });
+        let mut gone = [MemRange { start: 0, size: 0 }; MAX_RANGES];
+        let mut n_gone = 0;
+        if overlap {
+            // The host's resource tree cannot hold both.
+            for (slot, w) in gone.iter_mut().zip(spare.iter()) {
+                *slot = w.range;
+                n_gone += 1;
+            }
+            spare = KVec::new();
+        }
+        match Self::claim_items(new_items, name, label) {
+            Ok(fresh) => {
+                drop(spare);
+                for w in fresh.into_iter() {
+                    // Within capacity: one window per item, at most MAX_RANGES.
+                    let _ = kept.push(w, GFP_KERNEL);
+                }
+                (Self::new(kept), Ok(()))
+            }
+            Err(e) => {
+                for w in spare.into_iter() {
+                    let _ = kept.push(w, GFP_KERNEL);
+                }
+                for r in gone.get(..n_gone).unwrap_or(&[]) {
+                    match Window::claim(*r, name, label) {
+                        Ok(w) => {
+                            let _ = kept.push(w, GFP_KERNEL);
+                        }
+                        Err(lost) => pr_err!(
+                            "{}: memory: the old window {} could not be taken back ({}); the partition keeps the rest\n",
+                            label,
+                            r,
+                            lost
+                        ),
+                    }
+                }
+                (Self::new(kept), Err(e))
+            }
+        }
     }
 
     /// The claimed ranges.

@@ -6,7 +6,8 @@
 //! either
 //! * `SIZE`: the module carves that much contiguous memory from the running
 //!   host (a multiple of [`CARVE_ALIGN`], placed at a [`CARVE_ALIGN`]
-//!   boundary), or
+//!   boundary, or as the host's CMA area aligns it when it comes from
+//!   there), or
 //! * `SIZE@START`: exactly that range (see [`super::memrange`]): a range the
 //!   host reserved at boot (`memmap=`), or System RAM it can carve.
 //!
