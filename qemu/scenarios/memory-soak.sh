@@ -9,6 +9,26 @@ echo "@@ cycles ${cycles:=20}"
 host_snapshot before
 insmod /mint.ko
 echo "@@ insmod-rc $?"
+# Rewrites keep what they name: the same size again, the list read back
+# plus one more item, a size of one window, and a refused list.
+carves() { dmesg | grep -c 'os2: carved'; }
+echo os2 > $M/create && echo 1 > $P/cpus
+echo 256M > $P/memory
+first=$(cat $P/memory)
+echo "@@ rw-first $first carves=$(carves)"
+echo 256M > $P/memory
+echo "@@ rw-again rc=$? $(cat $P/memory) carves=$(carves)"
+echo "$first,128M" > $P/memory
+echo "@@ rw-plus rc=$? $(cat $P/memory) carves=$(carves)"
+both=$(cat $P/memory)
+echo 128M > $P/memory
+echo "@@ rw-shrink rc=$? $(cat $P/memory) carves=$(carves) iomem_os2=$(grep -c ': os2$' /proc/iomem)"
+kept=$(cat $P/memory)
+try rw-refused sh -c "echo $kept,64G > $P/memory"
+echo "@@ rw-after-refusal $(cat $P/memory) carves=$(carves)"
+echo os2 > $M/destroy
+echo "@@ rw-destroyed iomem_os2=$(grep -c ': os2$' /proc/iomem)"
+echo "@@ rw-both $both"
 i=1
 while [ "$i" -le "$cycles" ]; do
     echo os2 > $M/create || echo "@@ cycle-failed $i create"

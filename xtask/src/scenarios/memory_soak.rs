@@ -31,6 +31,87 @@ pub const SCENARIO: Scenario = Scenario {
     check,
 };
 
+/// The rewrites before the cycles: the same size again carves nothing and
+/// keeps the window; the list read back plus `128M` keeps it and carves one
+/// more; `128M` alone keeps that second window and gives the first back; a
+/// refused list (`,64G`) changes nothing.
+fn check_rewrites(host: &str, f: &mut Vec<String>) {
+    let field = |m: &str, k: &str| {
+        m.split_whitespace()
+            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
+            .map(str::to_string)
+    };
+    let mem = |m: &str| {
+        m.split_whitespace()
+            .find(|w| w.contains('@'))
+            .map(str::to_string)
+    };
+    let (Some(first), Some(again), Some(plus), Some(shrink), Some(after)) = (
+        marker(host, "rw-first"),
+        marker(host, "rw-again"),
+        marker(host, "rw-plus"),
+        marker(host, "rw-shrink"),
+        marker(host, "rw-after-refusal"),
+    ) else {
+        f.push("the rewrite markers are missing".into());
+        return;
+    };
+    let n = |m: &str| field(m, "carves").and_then(|v| v.parse::<u32>().ok());
+    let (Some(first_range), Some(c0)) = (mem(first), n(first)) else {
+        f.push(format!("rw-first reads {first:?}"));
+        return;
+    };
+    if field(again, "rc").as_deref() != Some("0")
+        || mem(again).as_deref() != Some(&*first_range)
+        || n(again) != Some(c0)
+    {
+        f.push(format!(
+            "writing 256M again changed the memory or carved again: {again:?} after {first:?}"
+        ));
+    }
+    let plus_ranges = mem(plus).and_then(|m| parse_memory(&m)).unwrap_or_default();
+    let first_parsed = parse_memory(&first_range).unwrap_or_default();
+    let added: Vec<_> = plus_ranges
+        .iter()
+        .filter(|r| !first_parsed.contains(r))
+        .collect();
+    if field(plus, "rc").as_deref() != Some("0")
+        || plus_ranges.len() != 2
+        || !first_parsed.iter().all(|r| plus_ranges.contains(r))
+        || added.len() != 1
+        || added[0].size != 128 << 20
+        || n(plus) != Some(c0 + 1)
+    {
+        f.push(format!(
+            "`{first_range},128M` did not keep the first window and carve one more: {plus:?}"
+        ));
+    }
+    let shrunk = mem(shrink)
+        .and_then(|m| parse_memory(&m))
+        .unwrap_or_default();
+    if field(shrink, "rc").as_deref() != Some("0")
+        || added.first().is_none_or(|a| shrunk != [**a])
+        || n(shrink) != Some(c0 + 1)
+        || field(shrink, "iomem_os2").as_deref() != Some("1")
+    {
+        f.push(format!(
+            "`128M` did not keep the 128M window alone: {shrink:?}"
+        ));
+    }
+    match marker(host, "case rw-refused") {
+        Some(c) if c.contains("Cannot allocate memory") => {}
+        other => f.push(format!("`…,64G` was not refused with ENOMEM: {other:?}")),
+    }
+    if mem(after) != mem(shrink) || n(after) != n(shrink) {
+        f.push(format!(
+            "the refused rewrite changed the memory: {after:?} after {shrink:?}"
+        ));
+    }
+    if marker(host, "rw-destroyed").is_none_or(|m| field(m, "iomem_os2").as_deref() != Some("0")) {
+        f.push("os2 left in /proc/iomem after the rewrites".into());
+    }
+}
+
 fn check(logs: &Logs) -> Vec<String> {
     let host = logs.host();
     let os2 = &logs.serial[1];
@@ -58,6 +139,7 @@ fn check(logs: &Logs) -> Vec<String> {
             )),
         }
     }
+    check_rewrites(host, &mut f);
     let done: Vec<&str> = markers(host, "cycle-done").collect();
     if done.len() as u32 != CYCLES {
         f.push(format!("{} of {CYCLES} cycles completed", done.len()));
