@@ -16,6 +16,28 @@ free_kb() {
     awk '/nr_free_pages/ { p += $2 } /^ +count:/ { p += $2 } END { print p * 4 }' /proc/zoneinfo
 }
 
+# nostamp: a kernel log line without its timestamp (the harness's marker
+# reader would take a timestamp inside a marker for a line the kernel cut
+# into).
+nostamp() { sed 's/^\[[^]]*\] *//'; }
+
+# klog_last TEXT: the last kernel log line holding TEXT, without its stamp.
+klog_last() { dmesg | grep -F "$1" | tail -n 1 | nostamp; }
+
+# iomem_section TAG: /proc/iomem between `@@ TAG-iomem-begin` and `-end`.
+iomem_section() {
+    echo "@@ $1-iomem-begin"
+    cat /proc/iomem
+    echo "@@ $1-iomem-end"
+}
+
+# released TAG: after destroying os2 with carved memory, what must be back
+# (free memory, compared with `TAG-free-before`, and no os2 in /proc/iomem).
+released() {
+    echo "@@ $1-free-after $(free_kb)"
+    echo "@@ $1-iomem-os2 $(grep -c ': os2$' /proc/iomem)"
+}
+
 # host_snapshot TAG: what must be identical before insmod and after rmmod.
 host_snapshot() {
     echo "@@ host-$1 online=$(cat /sys/devices/system/cpu/online) iomem=$(md5sum < /proc/iomem | cut -c1-12) memfree_kb=$(free_kb)"

@@ -12,9 +12,6 @@
 # The harness (xtask/src/scenarios/memory.rs) checks everything printed here.
 . /scenarios/lib.sh
 P=$M/os2
-# A kernel log line without its timestamp (the harness's marker reader
-# would take a timestamp inside a marker for a line the kernel cut into).
-nostamp() { sed 's/^\[[^]]*\] *//'; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 # wait_console NAME TEXT SECONDS: wait until TEXT is in partition NAME's
 # console (read from its memory), at most SECONDS and only while it runs;
@@ -30,16 +27,6 @@ wait_console() {
         n=$((n + 1))
     done
     grep -F "$2" $M/$1/console 2>/dev/null | tail -n 1 | nostamp
-}
-iomem_section() {
-    echo "@@ $1-iomem-begin"
-    cat /proc/iomem
-    echo "@@ $1-iomem-end"
-}
-# released TAG: after destroy, what must be back.
-released() {
-    echo "@@ $1-free-after $(free_kb)"
-    echo "@@ $1-iomem-os2 $(grep -c ': os2$' /proc/iomem)"
 }
 # new_os2: an empty os2 with CPU 1.
 new_os2() {
@@ -59,7 +46,7 @@ echo "@@ a-memory-rc $?"
 echo "@@ a-memory $(cat $P/memory)"
 echo "@@ a-lowmem $(cat $P/lowmem)"
 echo "@@ a-free-carved $(free_kb)"
-echo "@@ a-carved $(dmesg | grep 'os2: carved' | tail -n 1 | nostamp)"
+echo "@@ a-carved $(klog_last 'os2: carved')"
 iomem_section a
 load os2 "$NONCE-a" "mint.action=memfill"
 echo "@@ a-load-rc $?"
@@ -127,8 +114,8 @@ carve() {
     rc=$?
     t1=$(uptime_s)
     line=
-    [ "$(dmesg | grep -c 'os2: carved')" -gt "$n" ] && line=$(dmesg | grep 'os2: carved' | tail -n 1 | nostamp)
-    zeroed=$(dmesg | grep 'os2: zeroed' | tail -n 1 | nostamp)
+    [ "$(dmesg | grep -c 'os2: carved')" -gt "$n" ] && line=$(klog_last 'os2: carved')
+    zeroed=$(klog_last 'os2: zeroed')
     echo "@@ carve $1 $2 rc=$rc wall=$t0,$t1 memory=$(cat $P/memory) | $line | $zeroed"
     echo os2 > $M/destroy
 }

@@ -38,7 +38,7 @@ const GIB: u64 = 1 << 30;
 /// highest addresses first, so on a 6 GiB host a carve is above it.
 pub const FOUR_GIB: u64 = 4 * GIB;
 /// Carved ranges are 2 MiB aligned (the requirement).
-const CARVE_ALIGN: u64 = 2 * MIB;
+pub const CARVE_ALIGN: u64 = 2 * MIB;
 /// How far the host's free memory (free pages plus per-CPU lists,
 /// `free_kb` in qemu/scenarios/lib.sh) may move between two snapshots of
 /// the same state: between them the host ran mint-kexec, a 1 GiB memfill,
@@ -46,7 +46,7 @@ const CARVE_ALIGN: u64 = 2 * MIB;
 /// between zones and per-CPU lists (up to ~60 MB measured on per-CPU lists
 /// alone). A carved range left behind is 256 MiB or more; smaller per-boot
 /// leaks are what `memory-soak` looks for, over 20 cycles.
-const FREE_TOLERANCE_KB: i64 = 64 * 1024;
+pub const FREE_TOLERANCE_KB: i64 = 64 * 1024;
 /// The os2 parts of a window that are not usable RAM in its e820 map: the
 /// loader's ACPI block (tables, page tables, status page) and the console
 /// region. Generous: the ranges here are 256 MiB and up.
@@ -134,7 +134,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
 }
 
 /// An address: `0x` hex or decimal.
-fn parse_addr(s: &str) -> Option<u64> {
+pub fn parse_addr(s: &str) -> Option<u64> {
     match s.strip_prefix("0x") {
         Some(h) => u64::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
@@ -153,7 +153,7 @@ impl Range {
         self.start + self.size
     }
 
-    fn contains(self, start: u64, end: u64) -> bool {
+    pub fn contains(self, start: u64, end: u64) -> bool {
         self.start <= start && end <= self.end()
     }
 }
@@ -263,7 +263,7 @@ pub fn e820_usable(boot: &str) -> Vec<(u64, u64)> {
 }
 
 /// The value of `key` (`key=value`) among `line`'s words.
-fn word<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+pub fn word<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }
@@ -279,15 +279,23 @@ pub fn memfill_ok(line: &str, seed: &str, mib: u64) -> bool {
         && word(line, "mismatches") == Some("0")
 }
 
-fn kb_marker(host: &str, key: &str) -> Option<i64> {
+/// A marker's value as a number (of kB).
+pub fn kb_marker(host: &str, key: &str) -> Option<i64> {
     marker(host, key)?.trim().parse().ok()
 }
 
-/// The ranges `tag` claimed (its `TAG-memory` readback), checked: the write
-/// succeeded, the ranges are ascending, disjoint and 2 MiB aligned, their
-/// sizes are `sizes` (in any order), and /proc/iomem (`TAG-iomem` section)
-/// shows exactly them as `os2` under `System RAM`.
-fn carved(host: &str, tag: &str, sizes: &[u64], f: &mut Vec<String>) -> Vec<Range> {
+/// The ranges partition `name` claimed (its `TAG-memory` readback),
+/// checked: the write succeeded, the ranges are ascending, disjoint and
+/// `align` aligned, their sizes are `sizes` (in any order), and /proc/iomem
+/// (`TAG-iomem` section) shows exactly them as `name` under `System RAM`.
+pub fn carved(
+    host: &str,
+    tag: &str,
+    name: &str,
+    sizes: &[u64],
+    align: u64,
+    f: &mut Vec<String>,
+) -> Vec<Range> {
     expect_marker(host, &format!("{tag}-memory-rc"), "0", f);
     let text = marker(host, &format!("{tag}-memory")).unwrap_or("");
     let Some(ranges) = parse_memory(text) else {
@@ -306,9 +314,10 @@ fn carved(host: &str, tag: &str, sizes: &[u64], f: &mut Vec<String>) -> Vec<Rang
         ));
     }
     for r in &ranges {
-        if r.start % CARVE_ALIGN != 0 || r.size % CARVE_ALIGN != 0 {
+        if r.start % align != 0 || r.size % align != 0 {
             f.push(format!(
-                "{tag}: range {r:x?} is not 2 MiB aligned ({text:?})"
+                "{tag}: range {r:x?} is not {} KiB aligned ({text:?})",
+                align >> 10
             ));
         }
     }
@@ -321,25 +330,25 @@ fn carved(host: &str, tag: &str, sizes: &[u64], f: &mut Vec<String>) -> Vec<Rang
         None => f.push(format!("{tag}: no /proc/iomem section")),
         Some(io) => {
             let all = parse_iomem(io);
-            let mut os2: Vec<Range> = Vec::new();
-            for e in all.iter().filter(|e| e.name == "os2") {
-                os2.push(Range {
+            let mut shown: Vec<Range> = Vec::new();
+            for e in all.iter().filter(|e| e.name == name) {
+                shown.push(Range {
                     start: e.start,
                     size: e.end - e.start,
                 });
                 match e.parent.map(|p| &all[p]) {
                     Some(p) if p.name == "System RAM" && p.start <= e.start && e.end <= p.end => {}
                     p => f.push(format!(
-                        "{tag}: /proc/iomem shows os2 at {:#x}-{:#x} under {:?}, not System RAM",
+                        "{tag}: /proc/iomem shows {name} at {:#x}-{:#x} under {:?}, not System RAM",
                         e.start,
                         e.end - 1,
                         p.map(|p| &p.name)
                     )),
                 }
             }
-            if os2 != ranges {
+            if shown != ranges {
                 f.push(format!(
-                    "{tag}: /proc/iomem's os2 entries {os2:x?} are not the claimed ranges {ranges:x?}"
+                    "{tag}: /proc/iomem's {name} entries {shown:x?} are not the claimed ranges {ranges:x?}"
                 ));
             }
         }
@@ -426,8 +435,8 @@ fn partition_boot(logs: &Logs, tag: &str, ranges: &[Range], mib: u64, f: &mut Ve
 }
 
 /// After destroy: free memory back within the tolerance of `TAG-free-before`
-/// and no os2 left in /proc/iomem.
-fn released(host: &str, tag: &str, f: &mut Vec<String>) {
+/// and no os2 left in /proc/iomem (`released` in qemu/scenarios/lib.sh).
+pub fn released(host: &str, tag: &str, f: &mut Vec<String>) {
     match (
         kb_marker(host, &format!("{tag}-free-before")),
         kb_marker(host, &format!("{tag}-free-after")),
@@ -476,6 +485,14 @@ pub fn parse_carve(v: &str) -> Option<Carve<'_>> {
     })
 }
 
+/// The address of a `osN: carved SIZE at 0x... ...` kernel log line.
+pub fn carved_at(line: &str) -> Option<u64> {
+    line.split(" at ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(parse_addr)
+}
+
 /// `N` of the `in N ms` in a kernel line.
 pub fn ms_of(line: &str) -> Option<u64> {
     let w: Vec<&str> = line.split_whitespace().collect();
@@ -505,12 +522,7 @@ fn carve_times(host: &str, f: &mut Vec<String>) {
             ));
         }
         // The module logs each carve with where it went and how long it took.
-        let at = c
-            .carved_line
-            .split(" at ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(parse_addr);
+        let at = carved_at(c.carved_line);
         if ms_of(c.carved_line).is_none() || at != one.map(|r| r.start) {
             f.push(format!(
                 "carve {} {}: no kernel log line with its address and time: {:?}",
@@ -555,17 +567,13 @@ fn check(logs: &Logs) -> Vec<String> {
 
     // a: 2 GiB above 4 GiB.
     expect_marker(host, "a-create-rc", "0", &mut f);
-    let a = carved(host, "a", &[2 * GIB], &mut f);
+    let a = carved(host, "a", "os2", &[2 * GIB], CARVE_ALIGN, &mut f);
     if let Some(r) = a.first() {
         if r.start < FOUR_GIB {
             f.push(format!("a: the 2G carve is not above 4 GiB: {r:x?}"));
         }
         let logged = marker(host, "a-carved").unwrap_or("");
-        let at = logged
-            .split(" at ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(parse_addr);
+        let at = carved_at(logged);
         if !logged.contains("os2: carved 2G") || at != Some(r.start) || ms_of(logged).is_none() {
             f.push(format!(
                 "a: kernel log lacks the carve's line with its address and time: {logged:?}"
@@ -605,7 +613,14 @@ fn check(logs: &Logs) -> Vec<String> {
     released(host, "a", &mut f);
 
     // b: two ranges.
-    let b = carved(host, "b", &[512 * MIB, 256 * MIB], &mut f);
+    let b = carved(
+        host,
+        "b",
+        "os2",
+        &[512 * MIB, 256 * MIB],
+        CARVE_ALIGN,
+        &mut f,
+    );
     for k in ["b-load-rc", "b-start-rc", "b-destroy-rc"] {
         expect_marker(host, k, "0", &mut f);
     }
@@ -660,8 +675,16 @@ fn check(logs: &Logs) -> Vec<String> {
         );
     }
 
-    // The host as before insmod.
-    expect_marker(host, "rmmod-rc", "0", &mut f);
+    host_as_before(host, &mut f);
+    super::expect_clean_kernel_log(host, &mut f);
+    f
+}
+
+/// After rmmod (`unload_and_report` in qemu/scenarios/lib.sh): the host's
+/// online CPUs and /proc/iomem as before insmod, its free memory within
+/// [`FREE_TOLERANCE_KB`].
+pub fn host_as_before(host: &str, f: &mut Vec<String>) {
+    expect_marker(host, "rmmod-rc", "0", f);
     match (marker(host, "host-before"), marker(host, "host-after")) {
         (Some(b), Some(a)) => {
             for k in ["online", "iomem"] {
@@ -679,8 +702,6 @@ fn check(logs: &Logs) -> Vec<String> {
         }
         _ => f.push("missing host snapshots".into()),
     }
-    super::expect_clean_kernel_log(host, &mut f);
-    f
 }
 
 #[cfg(test)]

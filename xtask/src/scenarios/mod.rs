@@ -20,6 +20,7 @@ mod devices_iommu;
 mod guest_faults;
 mod lifecycle;
 mod memory;
+mod memory_cma;
 mod memory_soak;
 mod module_load;
 mod multicore;
@@ -100,6 +101,7 @@ const SCENARIOS: &[Scenario] = &[
     soak::SCENARIO,
     memory::SCENARIO,
     memory_soak::SCENARIO,
+    memory_cma::SCENARIO,
 ];
 
 /// A fresh random-enough nonce (time and process id through SHA-256).
