@@ -41,16 +41,7 @@ fn make_disk() -> std::io::Result<PathBuf> {
     fs::write(root.join("nonce"), format!("{nonce}\n"))?;
     fs::write(disk_nonce_file(), &nonce)?;
     let img = disk_image();
-    let _ = fs::remove_file(&img);
-    let st = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4", "-d"])
-        .arg(&root)
-        .arg(&img)
-        .arg("64M")
-        .status()?;
-    if !st.success() {
-        return Err(std::io::Error::other(format!("mke2fs failed: {st}")));
-    }
+    super::ext4_image(&img, Some(&root))?;
     Ok(img)
 }
 

@@ -26,7 +26,6 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use super::{check_cases, expect_marker, marker, markers, section, Logs, Scenario};
@@ -86,15 +85,7 @@ fn disk_image() -> PathBuf {
 fn make_disk() -> std::io::Result<PathBuf> {
     let img = disk_image();
     fs::create_dir_all(crate::paths::out())?;
-    let _ = fs::remove_file(&img);
-    let st = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext4"])
-        .arg(&img)
-        .arg("64M")
-        .status()?;
-    if !st.success() {
-        return Err(std::io::Error::other(format!("mke2fs failed: {st}")));
-    }
+    super::ext4_image(&img, None)?;
     Ok(img)
 }
 

@@ -699,3 +699,19 @@ mod marker_tests {
         assert_eq!(kernel_stamp("ok[1234.000001]"), Some(2));
     }
 }
+
+/// Makes `img` a fresh 64 MiB ext4 image, holding the files of `root` if
+/// given (mke2fs -d), for the scenarios that give QEMU a disk.
+pub fn ext4_image(img: &std::path::Path, root: Option<&std::path::Path>) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(img);
+    let mut cmd = std::process::Command::new("mke2fs");
+    cmd.args(["-q", "-F", "-t", "ext4"]);
+    if let Some(root) = root {
+        cmd.arg("-d").arg(root);
+    }
+    let st = cmd.arg(img).arg("64M").status()?;
+    if !st.success() {
+        return Err(std::io::Error::other(format!("mke2fs failed: {st}")));
+    }
+    Ok(())
+}
