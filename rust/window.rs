@@ -268,10 +268,6 @@ fn resource_name(name: &[u8]) -> Result<KBox<[u8; 16]>, Refusal> {
     Ok(resname)
 }
 
-fn errno_of(ret: i32) -> Error {
-    Error::from_errno(ret)
-}
-
 impl Window {
     /// Checks that `range` is reserved memory the host does not manage
     /// (without claiming it).
@@ -381,7 +377,7 @@ impl Window {
                     ),
                 ));
             }
-            return Err(Refusal::with(errno_of(ret), &"carving was interrupted"));
+            return Err(Refusal::with(Error::from_errno(ret), &"carving was interrupted"));
         }
         let range = MemRange { start, size };
         pr_info!(
@@ -409,7 +405,7 @@ impl Window {
                     "range is System RAM the host cannot give up (reserved, unmovable, in use by a partition, or in two zones; see /proc/iomem)",
                 ));
             }
-            return Err(Refusal::with(errno_of(ret), &"carving was interrupted"));
+            return Err(Refusal::with(Error::from_errno(ret), &"carving was interrupted"));
         }
         pr_info!(
             "{}: carved {} at {:#x} in {} ms\n",

@@ -110,18 +110,6 @@ impl MemRequest {
         self.items.get(..self.len).unwrap_or(&[])
     }
 
-    /// A request for exactly the ranges of `list` (to claim them again).
-    pub fn placed(list: &RangeList) -> MemRequest {
-        let mut items = [MemItem::Size(0); MAX_RANGES];
-        for (slot, r) in items.iter_mut().zip(list.ranges()) {
-            *slot = MemItem::At(*r);
-        }
-        MemRequest {
-            items,
-            len: list.ranges().len(),
-        }
-    }
-
     /// Sum of all sizes (saturating).
     pub fn total(&self) -> u64 {
         self.items().iter().fold(0u64, |t, i| {
@@ -428,10 +416,6 @@ mod tests {
         assert_eq!(parse_ranges("256M@0x20000000,512M@0x180000000\n"), Ok(l));
         assert_eq!(parse_ranges("512M@0x180000000,256M@0x20000000"), Ok(l));
         assert_eq!(l.total(), 768 * M);
-        assert_eq!(
-            MemRequest::placed(&l).items(),
-            &[MemItem::At(c), MemItem::At(a)]
-        );
         assert!(l.contains_range(0x2000_0000, 256 * M));
         assert!(!l.contains_range(0x2000_0000, 256 * M + 1));
         // Spanning two ranges is not inside one.

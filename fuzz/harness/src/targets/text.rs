@@ -12,9 +12,7 @@ use std::collections::BTreeSet;
 
 use mint_kexec::sysfs;
 use mint_logic::cpulist::{self, CpuListError, CpuSet, MAX_CPUS};
-use mint_logic::memlist::{
-    self, MemItem, MemListError, MemRequest, RangeList, CARVE_ALIGN, MAX_RANGES,
-};
+use mint_logic::memlist::{self, MemItem, MemListError, RangeList, CARVE_ALIGN, MAX_RANGES};
 use mint_logic::memrange::{self, MemRange, MemRangeError};
 use mint_logic::name;
 
@@ -380,8 +378,8 @@ fn memlist_ranges(r: &mut Reader<'_>) -> Vec<MemRange> {
 
 /// The properties of one valid list: sorted and disjoint; `Display` is
 /// comma-separated `SIZE@START` items that `parse_ranges` reads back to the
-/// same list and `parse_request` to the same ranges, which are what
-/// `MemRequest::placed` asks for; `total`, `contains_range` and `overlaps`
+/// same list and `parse_request` to the same ranges, as explicit items;
+/// `total`, `contains_range` and `overlaps`
 /// agree with 128-bit arithmetic.
 fn check_range_list(l: &RangeList, probe: (u64, u64), other: MemRange) {
     let rs = l.ranges();
@@ -406,14 +404,12 @@ fn check_range_list(l: &RangeList, probe: (u64, u64), other: MemRange) {
     }
     assert_eq!(memlist::parse_ranges(&shown), Ok(*l), "{l:?} -> {shown:?}");
     assert_eq!(memlist::parse_ranges(&format!("{shown}\n")), Ok(*l));
-    let placed = MemRequest::placed(l);
     let want: Vec<MemItem> = rs.iter().map(|r| MemItem::At(*r)).collect();
-    assert_eq!(placed.items(), want.as_slice(), "placed({l:?})");
     let again = memlist::parse_request(&shown).expect("a shown list is a valid request");
-    assert_eq!(again.items(), placed.items(), "{shown:?} as a request");
+    assert_eq!(again.items(), want.as_slice(), "{shown:?} as a request");
     let sum: u128 = rs.iter().map(|r| u128::from(r.size)).sum();
     assert_eq!(u128::from(l.total()), sum);
-    assert_eq!(u128::from(placed.total()), sum);
+    assert_eq!(u128::from(again.total()), sum);
     let (start, len) = probe;
     let (p0, p1) = (u128::from(start), u128::from(start) + u128::from(len));
     let inside = p1 <= u128::from(u64::MAX)
